@@ -1,0 +1,20 @@
+# The two commands of the README: `make demo` and `make test`.
+# Both build the environment in .venv first (fast when it is already there).
+PY := .venv/bin/python
+
+.PHONY: install test demo bench clean-data
+
+install:
+	bash tools/install_env.sh
+
+test: install
+	$(PY) -m pytest tests -q -p no:cacheprovider
+
+demo: install
+	bash tools/demo.sh
+
+bench: install
+	$(PY) benchmarks/run_all.py
+
+clean-data:
+	rm -rf data/toy_coco work_dirs/demo

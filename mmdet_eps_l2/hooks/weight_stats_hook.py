@@ -1,0 +1,178 @@
+"""``WeightStatsHook``: watch filter norms and effective learning rates."""
+import time
+from collections import OrderedDict
+from typing import Dict, List, Optional
+
+import torch
+import torch.nn as nn
+from mmengine.hooks import Hook
+from mmdet.registry import HOOKS
+
+from ..optim.eps_shifted_l2 import eps_shifted_l2_grad
+from ..optim.ws_modules import is_ws_conv
+
+
+def layer_group_of(param_name: str) -> str:
+    """Coarse layer group of a parameter name, e.g. ``backbone.layer2``,
+    ``backbone.stem``, ``neck``, ``rpn_head``, ``roi_head.bbox_head``."""
+    parts = param_name.split('.')
+    if parts[0] == 'backbone' and len(parts) > 2:
+        return 'backbone.' + (parts[1] if parts[1].startswith('layer')
+                              else 'stem')
+    if parts[0] == 'roi_head' and len(parts) > 2:
+        return 'roi_head.' + parts[1]
+    return parts[0] if len(parts) > 1 else 'model'
+
+
+class WeightStatsHook(Hook):
+    """Log the statistics the ε-shifted L2 regularizer is about.
+
+    Every ``interval`` training iterations, per layer group of WS conv
+    weights (backbone stages, neck, heads; see :func:`layer_group_of`) it
+    puts into mmengine's message hub (so the log line, the local JSON
+    scalars, TensorBoard and every visualizer backend get them), under
+    ``train/ws/<group>/``:
+
+    * ``sigma_min`` / ``sigma_median`` / ``sigma_max``: the per-filter
+      **unbiased** standard deviation σ_f of the stored weight (no ε_ws);
+    * ``near_eps_frac``: fraction of filters with ``|σ_f - ε| <= 0.1 ε``
+      (ε of the filter's ε-shifted parameter group, else the hook's ``eps``;
+      not logged when neither is known);
+    * ``eff_lr_median``: median over filters of ``lr / σ_f²``, the
+      effective learning rate of the standardized weight;
+    * ``task_grad_norm``: L2 norm of the loss gradient (after unscaling and
+      clipping, as the optimizer receives it);
+    * ``reg_grad_norm``: L2 norm of the regularizer's gradient, ∂R/∂w of the
+      ε-shifted L2 for ε-shifted groups, ``weight_decay · w`` otherwise.
+
+    The gradient norms are read in an optimizer step-pre-hook that runs
+    before the regularizer touches the gradients; nothing runs between
+    intervals.  The names avoid the substring ``loss`` so mmengine's log
+    processor reports the current value instead of a moving mean.  Make
+    ``interval`` a multiple of the ``LoggerHook`` interval.
+    """
+
+    priority = 'NORMAL'  # before LoggerHook (BELOW_NORMAL) reads the hub
+
+    def __init__(self,
+                 interval: int = 50,
+                 eps: Optional[float] = None,
+                 near_eps_rtol: float = 0.1,
+                 prefix: str = 'ws') -> None:
+        if not isinstance(interval, int) or interval < 1:
+            raise ValueError(f'WeightStatsHook interval must be an int >= 1, '
+                             f'got {interval!r}')
+        self.interval = interval
+        self.eps = eps
+        self.near_eps_rtol = near_eps_rtol
+        self.prefix = prefix
+        self._record = False
+        self._grad_sq: Dict[str, List[float]] = {}
+        self._handle = None
+        self.last_cost_s = 0.0
+
+    # ----------------------------------------------------------- discovery
+    def _collect(self, model: nn.Module, optimizer) -> None:
+        model = getattr(model, 'module', model)
+        param_group = {}
+        for group in optimizer.param_groups:
+            for p in group['params']:
+                param_group[id(p)] = group
+        self._tracked = OrderedDict()  # layer group -> [(param, opt group)]
+        for name, module in model.named_modules():
+            if is_ws_conv(module) and id(module.weight) in param_group:
+                self._tracked.setdefault(layer_group_of(name + '.weight'),
+                                         []).append(
+                                             (module.weight,
+                                              param_group[id(module.weight)]))
+
+    def before_train(self, runner) -> None:
+        optimizer = runner.optim_wrapper.optimizer
+        self._collect(runner.model, optimizer)
+        self._handle = optimizer.register_step_pre_hook(self._read_grads)
+        # run before the regularizer's own pre-hook, on the loss gradient
+        optimizer._optimizer_step_pre_hooks.move_to_end(
+            self._handle.id, last=False)
+
+    def after_train(self, runner) -> None:
+        if self._handle is not None:
+            self._handle.remove()
+            self._handle = None
+
+    # ---------------------------------------------------------------- work
+    def before_train_iter(self, runner, batch_idx: int, data_batch=None):
+        self._record = self.every_n_train_iters(runner, self.interval)
+        if self._record:
+            self._grad_sq = {}
+            self.last_cost_s = 0.0
+
+    def _read_grads(self, optimizer, args, kwargs) -> None:
+        if not self._record:
+            return
+        start = time.perf_counter()
+        with torch.no_grad():
+            for layer_group, entries in self._tracked.items():
+                task, reg = 0.0, 0.0
+                for p, group in entries:
+                    if p.grad is None:
+                        continue
+                    task += float(p.grad.float().pow(2).sum())
+                    reg += float(self._reg_grad(p, group).float().pow(2).sum())
+                self._grad_sq[layer_group] = [task, reg]
+        self.last_cost_s += time.perf_counter() - start
+
+    @staticmethod
+    def _reg_grad(p: torch.Tensor, group: dict) -> torch.Tensor:
+        if 'eps_l2_eps' in group:
+            lam = group['weight_decay'] if group['eps_l2_fused'] \
+                else group['eps_l2_weight_decay']
+            return eps_shifted_l2_grad(p, group['eps_l2_eps'], lam)
+        return p.detach() * group.get('weight_decay', 0.)
+
+    def _eps_of(self, group: dict) -> Optional[float]:
+        return group.get('eps_l2_eps', self.eps)
+
+    def compute_stats(self) -> Dict[str, float]:
+        """The scalars of the current weights (and recorded gradients)."""
+        stats = OrderedDict()
+        with torch.no_grad():
+            for layer_group, entries in self._tracked.items():
+                sigmas, eff_lrs, near = [], [], []
+                for p, group in entries:
+                    sigma = torch.std(p.detach().float(), dim=(1, 2, 3))
+                    sigmas.append(sigma)
+                    lr = group['lr']
+                    eff_lrs.append(float(lr) / sigma.clamp_min(1e-30)**2)
+                    eps = self._eps_of(group)
+                    if eps is not None and eps > 0:
+                        near.append((sigma - eps).abs() <=
+                                    self.near_eps_rtol * eps)
+                sigma = torch.cat(sigmas)
+                key = f'{self.prefix}/{layer_group}'
+                stats[f'{key}/sigma_min'] = float(sigma.min())
+                stats[f'{key}/sigma_median'] = float(sigma.median())
+                stats[f'{key}/sigma_max'] = float(sigma.max())
+                stats[f'{key}/eff_lr_median'] = float(
+                    torch.cat(eff_lrs).median())
+                if near and len(near) == len(entries):
+                    stats[f'{key}/near_eps_frac'] = float(
+                        torch.cat(near).float().mean())
+                if layer_group in self._grad_sq:
+                    task, reg = self._grad_sq[layer_group]
+                    stats[f'{key}/task_grad_norm'] = task**0.5
+                    stats[f'{key}/reg_grad_norm'] = reg**0.5
+        return stats
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
+                         outputs=None) -> None:
+        if not self._record:
+            return
+        start = time.perf_counter()
+        stats = self.compute_stats()
+        for key, value in stats.items():
+            runner.message_hub.update_scalar(f'train/{key}', value)
+        self.last_cost_s += time.perf_counter() - start
+        self._record = False
+
+
+HOOKS.register_module(module=WeightStatsHook)

@@ -1,0 +1,7 @@
+from .weight_standardization import (CONVENTIONS, check_eps,
+                                     check_ws_weight_shape,
+                                     standardize_weight)
+
+__all__ = [
+    'CONVENTIONS', 'check_eps', 'check_ws_weight_shape', 'standardize_weight'
+]

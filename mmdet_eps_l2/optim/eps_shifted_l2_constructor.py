@@ -1,0 +1,251 @@
+"""``EpsShiftedL2OptimWrapperConstructor``: the ε-shifted L2 regularizer for
+the weights of weight-standardized convs, stock rules for everything else."""
+import contextlib
+import inspect
+import logging
+from typing import Dict, List, Tuple
+
+import torch
+import torch.nn as nn
+from mmengine.dist import get_rank
+from mmengine.logging import MMLogger, print_log
+from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapper
+from mmengine.registry import OPTIM_WRAPPERS, OPTIMIZERS
+from mmdet.registry import OPTIM_WRAPPER_CONSTRUCTORS
+
+from ..ops import check_eps
+from .eps_shifted_l2 import MODES, EpsShiftedL2StepHook, native_decay_mode
+from .ws_modules import eps_shift_weights
+
+EPS_L2_KEYS = ('eps', 'weight_decay', 'mode', 'allow_no_ws_conv')
+
+
+class _DropStockParamLogs(logging.Filter):
+    """Hide the stock constructor's one-line-per-parameter log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith('paramwise_options --')
+
+
+@contextlib.contextmanager
+def _quiet_stock_param_logs():
+    logger = MMLogger.get_current_instance()
+    log_filter = _DropStockParamLogs()
+    logger.addFilter(log_filter)
+    try:
+        yield
+    finally:
+        logger.removeFilter(log_filter)
+
+
+@OPTIM_WRAPPER_CONSTRUCTORS.register_module()
+class EpsShiftedL2OptimWrapperConstructor(DefaultOptimWrapperConstructor):
+    """Optimizer-wrapper constructor with the ε-shifted L2 regularizer.
+
+    Every weight of a weight-standardized conv (``WSConv2d``, mmcv
+    ``ConvWS2d``) whose filters have more than one input channel gets, per
+    output filter ``w_f`` (mean ``μ_f``, unbiased std ``σ_f``),
+
+        ∂R/∂w_f = λ [(1 - ε/σ_f)(w_f - μ_f) + μ_f]
+
+    instead of plain weight decay, applied once per optimizer step (see
+    :mod:`mmdet_eps_l2.optim.eps_shifted_l2`).  ε = 0 is plain weight decay.
+
+    Config::
+
+        optim_wrapper = dict(
+            type='OptimWrapper',
+            constructor='EpsShiftedL2OptimWrapperConstructor',
+            optimizer=dict(type='SGD', lr=0.02, momentum=0.9,
+                           weight_decay=1e-4),
+            paramwise_cfg=dict(
+                eps_l2=dict(
+                    eps=1e-3,             # ε, required, >= 0
+                    weight_decay=1e-4,    # λ; default: optimizer's
+                    mode='coupled',       # or 'decoupled' (AdamW-like)
+                    allow_no_ws_conv=False),  # True: no WS conv is fine
+                # any DefaultOptimWrapperConstructor option
+            ))
+
+    Rules:
+
+    * Parameters other than the ε-shifted weights get exactly the lr and
+      weight decay of ``DefaultOptimWrapperConstructor`` with the same
+      ``paramwise_cfg`` (``custom_keys``, ``bias_decay_mult``,
+      ``norm_decay_mult``, ``dwconv_decay_mult``, ``flat_decay_mult``,
+      ``bypass_duplicate`` ...).
+    * ε-shifted weights get the stock lr (so ``custom_keys`` ``lr_mult``
+      applies) and no plain weight decay; the λ of their shift is
+      ``eps_l2.weight_decay × decay_mult`` of the matching ``custom_keys``
+      entry (1 if none; ``decay_mult=0`` switches the shift off).
+      ``bias_decay_mult`` / ``norm_decay_mult`` / ``flat_decay_mult`` do not
+      concern conv weights.
+    * Depthwise WS convs (one input channel per filter) are not shifted, as
+      in the reference: they follow the stock rules (``dwconv_decay_mult``).
+    * Parameters sharing all hyper-parameters share one group, so torch's
+      batched (foreach) update path stays on; groups are ordered by first
+      appearance in ``model.named_parameters()``, independent of world size.
+    * ``mode='coupled'`` adds ∂R/∂w to the gradient before the update (the
+      reference; through momentum / Adam moments); ``'decoupled'`` applies
+      ``w ← w - lr ∂R/∂w`` before the update (like AdamW's decay).
+    """
+
+    def __init__(self, optim_wrapper_cfg: dict, paramwise_cfg=None):
+        super().__init__(optim_wrapper_cfg, paramwise_cfg)
+        self.paramwise_cfg = dict(self.paramwise_cfg)
+        eps_cfg = self.paramwise_cfg.pop('eps_l2', None)
+        self.eps_l2 = self._parse_eps_l2(eps_cfg)
+
+    # ------------------------------------------------------------------ cfg
+    def _parse_eps_l2(self, cfg) -> dict:
+        where = 'optim_wrapper.paramwise_cfg.eps_l2'
+        if cfg is None:
+            raise KeyError(
+                f'{where} is missing: EpsShiftedL2OptimWrapperConstructor '
+                "needs e.g. paramwise_cfg=dict(eps_l2=dict(eps=1e-3))")
+        if not isinstance(cfg, dict):
+            raise TypeError(f'{where} must be a dict, got {cfg!r}')
+        unknown = sorted(set(cfg) - set(EPS_L2_KEYS))
+        if unknown:
+            raise KeyError(f'{where}: unknown key(s) {unknown}; valid keys '
+                           f'are {list(EPS_L2_KEYS)}')
+        if 'eps' not in cfg:
+            raise KeyError(f'{where}.eps is required (e.g. 1e-3)')
+        eps = check_eps(cfg['eps'], f'{where}.eps')
+        lam = cfg.get('weight_decay', self.base_wd)
+        if lam is None:
+            raise KeyError(
+                f'{where}.weight_decay is not set and the optimizer has no '
+                'weight_decay: give the λ of the shift in one of them')
+        lam = check_eps(lam, f'{where}.weight_decay')
+        mode = cfg.get('mode', 'coupled')
+        if mode not in MODES:
+            raise ValueError(f'{where}.mode must be one of {MODES}, '
+                             f'got {mode!r}')
+        allow = cfg.get('allow_no_ws_conv', False)
+        if not isinstance(allow, bool):
+            raise TypeError(f'{where}.allow_no_ws_conv must be a bool, '
+                            f'got {allow!r}')
+        if self.optimizer_cfg.get('maximize', False):
+            raise ValueError('optimizer.maximize=True is not supported with '
+                             'the eps-shifted L2 regularizer')
+        return dict(eps=eps, weight_decay=lam, mode=mode,
+                    allow_no_ws_conv=allow)
+
+    def _optimizer_type_name(self) -> str:
+        opt_type = self.optimizer_cfg['type']
+        if isinstance(opt_type, str):
+            return opt_type.split('.')[-1]
+        return getattr(opt_type, '__name__', str(opt_type))
+
+    # --------------------------------------------------------------- groups
+    def _shift_keys(self, lam: float) -> dict:
+        """Group keys of an ε-shifted weight with shift strength ``lam``."""
+        mode = self.eps_l2['mode']
+        fused = native_decay_mode(self._optimizer_type_name(),
+                                  self.optimizer_cfg) == mode
+        keys = dict(
+            eps_l2_eps=self.eps_l2['eps'],
+            eps_l2_mode=mode,
+            eps_l2_fused=fused)
+        if fused:
+            keys['weight_decay'] = lam
+        else:
+            keys['weight_decay'] = 0.
+            keys['eps_l2_weight_decay'] = lam
+        return keys
+
+    def build_param_groups(self, model: nn.Module) -> List[dict]:
+        """Parameter groups: stock rules, ε-shift on WS weights, merged."""
+        shifted = eps_shift_weights(model)
+        if not shifted and not self.eps_l2['allow_no_ws_conv']:
+            raise ValueError(
+                'paramwise_cfg.eps_l2 is set but the model has no '
+                'weight-standardized conv (WSConv2d / ConvWS) with more than '
+                'one input channel per filter. Use '
+                "conv_cfg=dict(type='WSConv2d'), or set "
+                'eps_l2.allow_no_ws_conv=True to train without the shift')
+        per_param: List[dict] = []
+        with _quiet_stock_param_logs():
+            super().add_params(per_param, model)
+        names = {id(p): n for n, p in model.named_parameters()}
+        seen = set()
+        for group in per_param:
+            (param, ) = group['params']
+            if id(param) in seen:
+                raise ValueError(
+                    f'parameter {names.get(id(param))} is reached through '
+                    'several modules; set paramwise_cfg.bypass_duplicate=True')
+            seen.add(id(param))
+            if id(param) in shifted:
+                lam = self.eps_l2['weight_decay'] * group.get('decay_mult', 1.)
+                group.update(self._shift_keys(lam))
+        return self._merge(per_param)
+
+    @staticmethod
+    def _merge(per_param: List[dict]) -> List[dict]:
+        merged: Dict[Tuple, dict] = {}
+        for group in per_param:
+            key = tuple(sorted((k, repr(v)) for k, v in group.items()
+                               if k != 'params'))
+            if key in merged:
+                merged[key]['params'].extend(group['params'])
+            else:
+                merged[key] = dict(group, params=list(group['params']))
+        return list(merged.values())
+
+    # ---------------------------------------------------------------- build
+    def __call__(self, model: nn.Module) -> OptimWrapper:
+        if hasattr(model, 'module'):
+            model = model.module
+        groups = self.build_param_groups(model)
+        optimizer_cfg = self.optimizer_cfg.copy()
+        optimizer_cls = optimizer_cfg['type']
+        if isinstance(optimizer_cls, str):
+            with OPTIMIZERS.switch_scope_and_registry(None) as registry:
+                optimizer_cls = registry.get(optimizer_cls)
+        first_arg = next(iter(inspect.signature(optimizer_cls).parameters))
+        optimizer_cfg[first_arg] = groups
+        optimizer = OPTIMIZERS.build(optimizer_cfg)
+        optimizer.register_step_pre_hook(EpsShiftedL2StepHook())
+        self._log_summary(model, optimizer)
+        return self._build_wrapper(optimizer)
+
+    def _build_wrapper(self, optimizer: torch.optim.Optimizer) -> OptimWrapper:
+        cfg = self.optim_wrapper_cfg.copy()
+        cfg.setdefault('type', 'OptimWrapper')
+        return OPTIM_WRAPPERS.build(cfg, default_args=dict(optimizer=optimizer))
+
+    def _log_summary(self, model: nn.Module,
+                     optimizer: torch.optim.Optimizer) -> None:
+        if get_rank() != 0:
+            return
+        print_log(format_group_table(optimizer, model), logger='current')
+
+
+def format_group_table(optimizer: torch.optim.Optimizer,
+                       model: nn.Module = None) -> str:
+    """A compact table of the parameter groups of ``optimizer``."""
+    names = {id(p): n for n, p in model.named_parameters()} if model else {}
+    defaults = optimizer.defaults
+    rows = [('group', 'tensors', 'numel', 'lr', 'weight_decay', 'eps-shift',
+             'first parameter')]
+    for i, g in enumerate(optimizer.param_groups):
+        if 'eps_l2_eps' in g:
+            lam = g['weight_decay'] if g['eps_l2_fused'] \
+                else g['eps_l2_weight_decay']
+            shift = f"eps={g['eps_l2_eps']:g} lambda={lam:g} {g['eps_l2_mode']}"
+            wd = 0.
+        else:
+            shift = '-'
+            wd = g.get('weight_decay', defaults.get('weight_decay', 0.))
+        first = names.get(id(g['params'][0]), '?') if g['params'] else ''
+        rows.append((str(i), str(len(g['params'])),
+                     str(sum(p.numel() for p in g['params'])),
+                     f"{g['lr']:g}", f'{wd:g}', shift, first))
+    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
+    lines = ['  '.join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
+             for row in rows]
+    return ('EpsShiftedL2OptimWrapperConstructor parameter groups '
+            '(weight_decay: plain decay; eps-shift: its own lambda)\n' +
+            '\n'.join(lines))

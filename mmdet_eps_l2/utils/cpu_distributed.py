@@ -1,0 +1,43 @@
+"""Distributed training on CPU (gloo) with mmengine's stock Runner.
+
+mmengine 0.10's ``init_dist('pytorch')`` always calls
+``torch.cuda.set_device`` and ``Runner.wrap_model`` passes
+``device_ids=[LOCAL_RANK]`` to DDP; both fail without a GPU.  On a machine
+without CUDA, :func:`prepare_cpu_distributed` initialises the gloo process
+group from torchrun's environment before the Runner is built (the Runner
+then skips its own ``init_dist``) and makes DDP wrap the model with
+``device_ids=None``.  On GPUs nothing changes: nccl and the stock path.
+"""
+import os
+
+import torch
+import torch.distributed as dist
+
+
+def prepare_cpu_distributed(cfg, launcher: str) -> bool:
+    """Set up gloo for ``launcher='pytorch'`` when CUDA is unavailable.
+
+    Returns True when it did (and changed ``cfg``), False otherwise.
+    """
+    if launcher == 'none' or torch.cuda.is_available():
+        return False
+    if launcher != 'pytorch':
+        raise RuntimeError(
+            f"launcher '{launcher}' needs GPUs; on CPU use torchrun / "
+            "tools/dist_train.sh (launcher 'pytorch', gloo backend)")
+    missing = [k for k in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT')
+               if k not in os.environ]
+    if missing:
+        raise RuntimeError(f'launcher pytorch: environment variables '
+                           f'{missing} are not set; start with torchrun or '
+                           'tools/dist_train.sh')
+    if not dist.is_initialized():
+        dist.init_process_group(backend='gloo')
+    wrapper = dict(cfg.get('model_wrapper_cfg') or {})
+    wrapper.setdefault('type', 'MMDistributedDataParallel')
+    wrapper['device_ids'] = None
+    cfg.model_wrapper_cfg = wrapper
+    env_cfg = cfg.get('env_cfg') or {}
+    env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
+    cfg.env_cfg = env_cfg
+    return True

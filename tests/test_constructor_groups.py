@@ -1,0 +1,202 @@
+"""Group layout of EpsShiftedL2OptimWrapperConstructor vs the stock one,
+and every bad input."""
+import pytest
+import torch
+import torch.nn as nn
+from mmcv.cnn.bricks.conv_ws import ConvWS2d
+from mmengine.optim import DefaultOptimWrapperConstructor
+
+from mmdet_eps_l2 import EpsShiftedL2OptimWrapperConstructor, WSConv2d
+
+BASE_LR, BASE_WD = 0.01, 1e-4
+
+
+class SubModel(nn.Module):
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(4, 4, kernel_size=1, groups=2)
+        self.gn = nn.GroupNorm(2, 4)
+        self.param1 = nn.Parameter(torch.ones(1))
+
+
+class ExampleModel(nn.Module):
+    """conv, WS convs (ours and mmcv's), GN, BN, depthwise (plain and WS),
+    a shared submodule and a loose parameter."""
+
+    def __init__(self):
+        super().__init__()
+        self.param1 = nn.Parameter(torch.ones(1))
+        self.conv1 = nn.Conv2d(3, 4, kernel_size=1, bias=False)
+        self.ws1 = WSConv2d(4, 4, kernel_size=3, padding=1)
+        self.ws2 = ConvWS2d(4, 4, kernel_size=3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(4)
+        self.gn = nn.GroupNorm(2, 4)
+        self.dw = nn.Conv2d(4, 4, kernel_size=3, groups=4)
+        self.ws_dw = WSConv2d(4, 4, kernel_size=3, groups=4)
+        self.sub = SubModel()
+        self.shared = self.sub  # the same submodule reached twice
+        self.fc = nn.Linear(4, 2)
+
+
+PARAMWISE = dict(
+    bias_lr_mult=2.,
+    bias_decay_mult=0.5,
+    norm_decay_mult=0.,
+    dwconv_decay_mult=0.1,
+    flat_decay_mult=0.3,
+    bypass_duplicate=True,
+    custom_keys={'sub.gn': dict(lr_mult=0.1), 'ws2': dict(decay_mult=3.)})
+
+
+def wrapper_cfg(**optimizer):
+    return dict(type='OptimWrapper', optimizer=dict(
+        type='SGD', lr=BASE_LR, momentum=0.9, weight_decay=BASE_WD,
+        **optimizer))
+
+
+def settings(optimizer, model):
+    """name -> (lr, plain weight decay, (eps, λ) or None)."""
+    names = {id(p): n for n, p in model.named_parameters()}
+    out = {}
+    for g in optimizer.param_groups:
+        for p in g['params']:
+            if 'eps_l2_eps' in g:
+                lam = g['weight_decay'] if g['eps_l2_fused'] \
+                    else g['eps_l2_weight_decay']
+                entry = (g['lr'], 0., (g['eps_l2_eps'], lam))
+            else:
+                entry = (g['lr'], g['weight_decay'], None)
+            assert names[id(p)] not in out
+            out[names[id(p)]] = entry
+    return out
+
+
+def test_group_table_matches_stock_for_non_ws_parameters():
+    model = ExampleModel()
+    ours = EpsShiftedL2OptimWrapperConstructor(
+        wrapper_cfg(), dict(PARAMWISE, eps_l2=dict(eps=1e-3)))(model)
+    stock = DefaultOptimWrapperConstructor(wrapper_cfg(), PARAMWISE)(model)
+    got, ref = settings(ours.optimizer, model), settings(stock.optimizer,
+                                                         model)
+    assert set(got) == set(ref)
+    shifted = {'ws1.weight': (BASE_LR, 0., (1e-3, BASE_WD)),
+               'ws2.weight': (BASE_LR, 0., (1e-3, 3 * BASE_WD))}
+    for name in ref:
+        if name in shifted:
+            assert got[name] == shifted[name], name
+        else:
+            assert got[name] == ref[name], name
+    # exact values of the stock rules, for the record
+    assert got['param1'] == (BASE_LR, BASE_WD * 0.3, None)
+    assert got['conv1.weight'] == (BASE_LR, BASE_WD, None)
+    assert got['ws1.bias'] == (BASE_LR * 2, BASE_WD * 0.5, None)
+    assert got['bn.weight'] == (BASE_LR, 0., None)
+    assert got['gn.bias'] == (BASE_LR, 0., None)
+    assert got['dw.weight'] == (BASE_LR, BASE_WD * 0.1, None)
+    # depthwise WS conv: not shifted, stock dwconv rule
+    assert got['ws_dw.weight'] == (BASE_LR, BASE_WD * 0.1, None)
+    assert got['sub.gn.weight'] == (BASE_LR * 0.1, BASE_WD, None)
+    assert got['sub.conv1.weight'] == (BASE_LR, BASE_WD, None)
+    assert got['fc.weight'] == (BASE_LR, BASE_WD, None)
+
+
+def test_parameters_sharing_settings_share_a_group():
+    model = ExampleModel()
+    ours = EpsShiftedL2OptimWrapperConstructor(
+        wrapper_cfg(), dict(PARAMWISE, eps_l2=dict(eps=1e-3)))(model)
+    stock = DefaultOptimWrapperConstructor(wrapper_cfg(), PARAMWISE)(model)
+    n_params = len(list(model.parameters()))
+    assert len(stock.optimizer.param_groups) == n_params  # one per param
+    keys = {tuple(sorted((k, repr(v)) for k, v in g.items() if k != 'params'))
+            for g in ours.optimizer.param_groups}
+    assert len(keys) == len(ours.optimizer.param_groups) == 8
+    assert sum(len(g['params'])
+               for g in ours.optimizer.param_groups) == n_params
+
+
+def test_group_layout_is_independent_of_build_repetition():
+    a = EpsShiftedL2OptimWrapperConstructor(
+        wrapper_cfg(), dict(PARAMWISE, eps_l2=dict(eps=1e-3)))
+    m1, m2 = ExampleModel(), ExampleModel()
+    g1 = a(m1).optimizer.state_dict()['param_groups']
+    g2 = a(m2).optimizer.state_dict()['param_groups']
+    assert g1 == g2
+
+
+def test_custom_key_decay_mult_zero_switches_the_shift_off():
+    model = ExampleModel()
+    ours = EpsShiftedL2OptimWrapperConstructor(
+        wrapper_cfg(), dict(bypass_duplicate=True,
+                            custom_keys={'ws1': dict(decay_mult=0.)},
+                            eps_l2=dict(eps=1e-3, weight_decay=5e-4)))(model)
+    got = settings(ours.optimizer, model)
+    assert got['ws1.weight'] == (BASE_LR, 0., (1e-3, 0.))
+    assert got['ws2.weight'] == (BASE_LR, 0., (1e-3, 5e-4))
+    assert got['ws1.bias'] == (BASE_LR, 0., None)
+
+
+def test_summary_is_logged(capsys):
+    from mmengine.logging import MMLogger
+    MMLogger.get_instance('test_summary', log_level='INFO')
+    model = ExampleModel()
+    EpsShiftedL2OptimWrapperConstructor(
+        wrapper_cfg(), dict(bypass_duplicate=True,
+                            eps_l2=dict(eps=1e-3)))(model)
+    out = capsys.readouterr()
+    text = out.out + out.err
+    assert 'EpsShiftedL2OptimWrapperConstructor parameter groups' in text
+    assert 'eps=0.001 lambda=0.0001 coupled' in text
+    assert 'paramwise_options --' not in text
+
+
+@pytest.mark.parametrize('eps_l2,error,match', [
+    (dict(eps=-1e-3), ValueError, 'eps_l2.eps'),
+    (dict(eps='1e-3'), TypeError, 'eps_l2.eps'),
+    (dict(eps=float('nan')), ValueError, 'eps_l2.eps'),
+    (dict(eps=1e-3, weight_decay=-1.), ValueError, 'eps_l2.weight_decay'),
+    (dict(eps=1e-3, weight_decay='big'), TypeError, 'eps_l2.weight_decay'),
+    (dict(eps=1e-3, epsilon=2), KeyError, 'epsilon'),
+    (dict(weight_decay=1e-4), KeyError, 'eps_l2.eps'),
+    (dict(eps=1e-3, mode='adamw'), ValueError, 'eps_l2.mode'),
+    (dict(eps=1e-3, allow_no_ws_conv='yes'), TypeError, 'allow_no_ws_conv'),
+])
+def test_bad_eps_l2_config_is_refused(eps_l2, error, match):
+    with pytest.raises(error, match=match):
+        EpsShiftedL2OptimWrapperConstructor(wrapper_cfg(),
+                                            dict(eps_l2=eps_l2))
+
+
+def test_missing_eps_l2_is_refused():
+    with pytest.raises(KeyError, match='eps_l2 is missing'):
+        EpsShiftedL2OptimWrapperConstructor(wrapper_cfg(), dict())
+
+
+def test_missing_lambda_is_refused():
+    cfg = dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.1))
+    with pytest.raises(KeyError, match='weight_decay'):
+        EpsShiftedL2OptimWrapperConstructor(cfg, dict(eps_l2=dict(eps=1e-3)))
+
+
+def test_model_without_ws_conv_is_refused_unless_opted_out():
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.GroupNorm(2, 4))
+    constructor = EpsShiftedL2OptimWrapperConstructor(
+        wrapper_cfg(), dict(eps_l2=dict(eps=1e-3)))
+    with pytest.raises(ValueError, match='no weight-standardized conv'):
+        constructor(model)
+    wrapper = EpsShiftedL2OptimWrapperConstructor(
+        wrapper_cfg(), dict(eps_l2=dict(eps=1e-3,
+                                        allow_no_ws_conv=True)))(model)
+    assert all('eps_l2_eps' not in g for g in wrapper.optimizer.param_groups)
+
+
+def test_shared_parameter_without_bypass_is_refused():
+    with pytest.raises(ValueError, match='bypass_duplicate'):
+        EpsShiftedL2OptimWrapperConstructor(
+            wrapper_cfg(), dict(eps_l2=dict(eps=1e-3)))(ExampleModel())
+
+
+def test_maximize_is_refused():
+    with pytest.raises(ValueError, match='maximize'):
+        EpsShiftedL2OptimWrapperConstructor(
+            wrapper_cfg(maximize=True), dict(eps_l2=dict(eps=1e-3)))
