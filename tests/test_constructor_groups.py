@@ -136,15 +136,16 @@ def test_custom_key_decay_mult_zero_switches_the_shift_off():
     assert got['ws1.bias'] == (BASE_LR, 0., None)
 
 
-def test_summary_is_logged(capsys):
+def test_summary_is_logged(tmp_path):
     from mmengine.logging import MMLogger
-    MMLogger.get_instance('test_summary', log_level='INFO')
+    log_file = tmp_path / 'build.log'
+    MMLogger.get_instance('test_summary', log_level='INFO',
+                          log_file=str(log_file))
     model = ExampleModel()
     EpsShiftedL2OptimWrapperConstructor(
         wrapper_cfg(), dict(bypass_duplicate=True,
                             eps_l2=dict(eps=1e-3)))(model)
-    out = capsys.readouterr()
-    text = out.out + out.err
+    text = log_file.read_text()
     assert 'EpsShiftedL2OptimWrapperConstructor parameter groups' in text
     assert 'eps=0.001 lambda=0.0001 coupled' in text
     assert 'paramwise_options --' not in text
@@ -190,10 +191,18 @@ def test_model_without_ws_conv_is_refused_unless_opted_out():
     assert all('eps_l2_eps' not in g for g in wrapper.optimizer.param_groups)
 
 
-def test_shared_parameter_without_bypass_is_refused():
+def test_tied_parameter_without_bypass_is_refused():
+    model = ExampleModel()
+    model.tied = nn.Linear(4, 2)
+    model.tied.weight = model.fc.weight  # one tensor in two modules
     with pytest.raises(ValueError, match='bypass_duplicate'):
         EpsShiftedL2OptimWrapperConstructor(
-            wrapper_cfg(), dict(eps_l2=dict(eps=1e-3)))(ExampleModel())
+            wrapper_cfg(), dict(eps_l2=dict(eps=1e-3)))(model)
+    wrapper = EpsShiftedL2OptimWrapperConstructor(
+        wrapper_cfg(), dict(eps_l2=dict(eps=1e-3),
+                            bypass_duplicate=True))(model)
+    n = sum(len(g['params']) for g in wrapper.optimizer.param_groups)
+    assert n == len(list(model.parameters()))
 
 
 def test_maximize_is_refused():

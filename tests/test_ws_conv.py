@@ -29,7 +29,7 @@ def _fwd_bwd(conv, x):
     x = x.clone().requires_grad_(True)
     out = conv(x)
     torch.manual_seed(1)
-    g = torch.randn_like(out)
+    g = torch.randn(out.shape, dtype=out.dtype)
     out.backward(g)
     return out.detach(), x.grad, conv.weight.grad
 

@@ -121,7 +121,8 @@ class EpsShiftedL2StepHook:
     """
 
     def __call__(self, optimizer: torch.optim.Optimizer, args, kwargs):
-        closure = kwargs.get('closure', args[0] if args else None)
+        # args[0] is the optimizer itself, args[1] a positional closure
+        closure = kwargs.get('closure', args[1] if len(args) > 1 else None)
         if closure is not None:
             raise RuntimeError(
                 'the eps-shifted L2 regularizer does not support optimizer '
