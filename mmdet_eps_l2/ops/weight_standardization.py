@@ -17,13 +17,15 @@ The alternative ``'timm'`` convention (timm's ``StdConv2d``) uses the biased
 
 Implementation notes ('mmcv' convention):
 
-* forward: one ``std_mean`` reduction and one ``addcmul`` over the weight,
-  instead of the 4-5 full-size kernels of ``conv_ws_2d``;
+* forward: two read-only reductions (Σw, Σw², accumulated in float64) and
+  one ``addcmul`` writing ŵ, instead of the 4-5 full-size kernels (two
+  of them writing new tensors) of ``conv_ws_2d``;
 * backward is analytic, with ``d = σ + eps`` and ``g = ∂L/∂ŵ``:
 
       ∂L/∂w_f = g / d - mean(g) / d - ŵ · Σ(g ŵ) / ((n - 1) σ)
 
-  (two reductions and two fused element-wise passes);
+  computed as ``g/d + a·w + b`` (per-filter a, b) from two reductions and
+  two element-wise passes; ŵ is not kept for backward;
 * reductions run over dims (1, 2, 3) of the 4-D tensor, so any memory layout
   (channels_last included) works without a copy;
 * statistics are always computed in float32 or float64: half / bfloat16
@@ -46,32 +48,62 @@ def _stats_dtype(dtype: torch.dtype) -> torch.dtype:
     return torch.float64 if dtype == torch.float64 else torch.float32
 
 
+def _filter_moments(w: torch.Tensor):
+    """Per-filter sum and sum of squares, accumulated in float64.
+
+    Two read-only reductions over ``w`` (no temporary the size of ``w``);
+    float64 accumulation keeps ``Σw² - (Σw)²/n`` exact enough even for
+    filters whose mean is large against their spread.
+    """
+    total = w.sum(dim=_FILTER_DIMS, keepdim=True, dtype=torch.float64)
+    norm = torch.linalg.vector_norm(
+        w, dim=_FILTER_DIMS, keepdim=True, dtype=torch.float64)
+    return total, norm * norm
+
+
+def _filter_dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Per-filter ``Σ a·b`` with keepdim shape, without a full temporary
+    when both are contiguous (one batched matrix product)."""
+    if a.is_contiguous() and b.is_contiguous():
+        o = a.shape[0]
+        dot = torch.bmm(a.view(o, 1, -1), b.view(o, -1, 1))
+        return dot.view(o, 1, 1, 1).to(torch.float64)
+    return (a * b).sum(dim=_FILTER_DIMS, keepdim=True, dtype=torch.float64)
+
+
 class _StandardizeUnbiased(torch.autograd.Function):
     """ŵ = (w - μ) / (σ_unbiased + eps), per output filter (dim 0)."""
 
     @staticmethod
     def forward(ctx, weight: torch.Tensor, eps: float) -> torch.Tensor:
         w = weight.to(_stats_dtype(weight.dtype))
-        std, mean = torch.std_mean(w, dim=_FILTER_DIMS, keepdim=True)
+        n = w[0].numel()
+        total, sq_sum = _filter_moments(w)
+        mean = total / n
+        std = ((sq_sum - total * mean).clamp_min(0) / (n - 1)).sqrt()
         inv = 1.0 / (std + eps)
         # (w - μ) * inv  ==  w * inv + (-μ * inv): one full-size pass.
-        out = torch.addcmul(-mean * inv, w, inv)
-        ctx.save_for_backward(out, std, inv)
-        ctx.filter_numel = w[0].numel()
+        out = torch.addcmul((-mean * inv).to(w.dtype), w, inv.to(w.dtype))
+        ctx.save_for_backward(w, mean, std, inv)
         return out.to(weight.dtype)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_out: torch.Tensor):
-        out, std, inv = ctx.saved_tensors
-        n = ctx.filter_numel
-        g = grad_out.to(out.dtype)
-        g_sum = g.sum(dim=_FILTER_DIMS, keepdim=True)
-        g_dot = (g * out).sum(dim=_FILTER_DIMS, keepdim=True)
-        # A constant filter (σ = 0) has ŵ = 0, hence g_dot = 0: keep it at 0.
-        coeff = g_dot / ((n - 1) * std.clamp_min(torch.finfo(std.dtype).tiny))
-        grad_w = torch.addcmul(-g_sum * (inv / n), g, inv)
-        grad_w.addcmul_(out, coeff, value=-1.0)
+        w, mean, std, inv = ctx.saved_tensors
+        n = w[0].numel()
+        g = grad_out.to(w.dtype)
+        g_sum = g.sum(dim=_FILTER_DIMS, keepdim=True, dtype=torch.float64)
+        g_dot_w = _filter_dot(g, w)
+        g_dot_out = inv * (g_dot_w - mean * g_sum)  # Σ g ŵ
+        # A constant filter (σ = 0) has ŵ = 0, hence Σ g ŵ = 0: keep it 0.
+        coeff = g_dot_out / ((n - 1) * std.clamp_min(1e-300))
+        # ∂L/∂w = inv·g - inv·mean(g) - ŵ·coeff
+        #       = inv·g + a·w + b,   a = -coeff·inv,  b = coeff·inv·μ - inv·ḡ
+        a = -coeff * inv
+        b = coeff * inv * mean - inv * g_sum / n
+        grad_w = torch.addcmul(b.to(w.dtype), g, inv.to(w.dtype))
+        grad_w.addcmul_(w, a.to(w.dtype))
         return grad_w.to(grad_out.dtype), None
 
 

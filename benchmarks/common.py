@@ -1,0 +1,84 @@
+"""Shared helpers of the benchmarks: side-by-side timing and the models."""
+import os
+import platform
+import statistics
+import time
+from typing import Callable, Dict, List
+
+import torch
+
+
+def machine_line() -> str:
+    return (f'{platform.processor() or platform.machine()}, '
+            f'{os.cpu_count()} cores, torch {torch.__version__}, '
+            f'{torch.get_num_threads()} threads')
+
+
+def time_side_by_side(candidates: Dict[str, Callable[[], None]],
+                      repeats: int = 7,
+                      warmup: int = 2) -> Dict[str, float]:
+    """Median seconds per call, candidates alternated A/B/C, A/B/C, ..."""
+    for fn in candidates.values():
+        for _ in range(warmup):
+            fn()
+    samples: Dict[str, List[float]] = {name: [] for name in candidates}
+    for _ in range(repeats):
+        for name, fn in candidates.items():
+            start = time.perf_counter()
+            fn()
+            samples[name].append(time.perf_counter() - start)
+    return {name: statistics.median(s) for name, s in samples.items()}
+
+
+def build_mmdet_model(config: str, ws_type: str = None):
+    """A model of an mmdet config with init off; conv_cfg type replaced."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    import mmdet_eps_l2  # noqa: F401
+    from mmdet.registry import MODELS
+    init_default_scope('mmdet')
+    cfg = Config.fromfile(resolve_config(config))
+    cfg.model.backbone.init_cfg = None
+    model_cfg = cfg.model.to_dict() if hasattr(cfg.model, 'to_dict') \
+        else dict(cfg.model)
+    if ws_type is not None:
+        model_cfg = _replace_conv_type(model_cfg, ws_type)
+    from mmengine.config import ConfigDict
+    return MODELS.build(ConfigDict(model_cfg))
+
+
+def _replace_conv_type(node, ws_type):
+    if isinstance(node, dict):
+        out = {}
+        for k, v in node.items():
+            if k == 'conv_cfg' and isinstance(v, dict) and v.get('type') in (
+                    'ConvWS', 'WSConv2d'):
+                out[k] = None if ws_type == 'plain' else dict(v, type=ws_type)
+            else:
+                out[k] = _replace_conv_type(v, ws_type)
+        return out
+    if isinstance(node, list):
+        return [_replace_conv_type(v, ws_type) for v in node]
+    return node
+
+
+def resolve_config(config: str) -> str:
+    """``mmdet::x.py`` -> the file inside the installed mmdet package."""
+    if '::' not in config:
+        return config
+    import os.path as osp
+
+    from mmengine.utils import get_installed_path
+    package, path = config.split('::', 1)
+    return osp.join(get_installed_path(package), '.mim', 'configs', path)
+
+
+MASK_RCNN_GN_WS = 'mmdet::gn+ws/mask-rcnn_r50_fpn_gn-ws-all_2x_coco.py'
+
+
+def print_table(title: str, rows: List[tuple]) -> None:
+    print(title)
+    widths = [max(len(str(r[c])) for r in rows) for c in range(len(rows[0]))]
+    for r in rows:
+        print('  ' + '  '.join(str(c).ljust(w) for c, w in zip(r, widths)))

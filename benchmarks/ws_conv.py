@@ -1,0 +1,122 @@
+"""WSConv2d vs mmcv ConvWS vs plain Conv2d, CPU float32, side by side.
+
+(a) standardizing (forward + backward) all WS weights of mmdet's Mask R-CNN
+    R-50-FPN GN+WS: this package's fused autograd vs mmcv's formula;
+(b) forward + backward of the GN+WS ResNet-50 backbone on a 2x3x512x512
+    batch with WSConv2d, with mmcv ConvWS and with plain Conv2d.
+
+The last line ends with the speed-up of (a).
+    python benchmarks/ws_conv.py [--repeats 7] [--size 512]
+"""
+import argparse
+import json
+import sys
+
+import torch
+from mmcv.cnn.bricks.conv_ws import ConvWS2d
+
+sys.path.insert(0, __file__.rsplit('/', 1)[0])
+from common import (MASK_RCNN_GN_WS, build_mmdet_model,  # noqa: E402
+                    machine_line, print_table, time_side_by_side)
+
+from mmdet_eps_l2 import standardize_weight  # noqa: E402
+
+
+def mmcv_formula(weight, eps=1e-5):
+    """mmcv's conv_ws_2d standardization (without the conv)."""
+    c_in = weight.size(0)
+    weight_flat = weight.view(c_in, -1)
+    mean = weight_flat.mean(dim=1, keepdim=True).view(c_in, 1, 1, 1)
+    std = weight_flat.std(dim=1, keepdim=True).view(c_in, 1, 1, 1)
+    return (weight - mean) / (std + eps)
+
+
+def bench_standardization(repeats):
+    model = build_mmdet_model(MASK_RCNN_GN_WS)
+    weights = [
+        m.weight.detach().clone().requires_grad_(True)
+        for m in model.modules() if isinstance(m, ConvWS2d)
+    ]
+    grads = [torch.randn_like(w) for w in weights]
+
+    def run(fn):
+        def step():
+            for w, g in zip(weights, grads):
+                fn(w).backward(g)
+            for w in weights:
+                w.grad = None
+        return step
+
+    times = time_side_by_side(
+        {'ours': run(standardize_weight), 'mmcv': run(mmcv_formula)},
+        repeats=repeats)
+    return len(weights), sum(w.numel() for w in weights), times
+
+
+def bench_backbone(repeats, size):
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, size, size)
+    models = {
+        name: build_mmdet_model(MASK_RCNN_GN_WS, conv).backbone
+        for name, conv in (('WSConv2d', 'WSConv2d'), ('mmcv ConvWS', 'ConvWS'),
+                           ('plain Conv2d', 'plain'))
+    }
+    state = models['WSConv2d'].state_dict()
+    for m in models.values():
+        m.load_state_dict(state)
+        m.train()
+
+    def run(model):
+        def step():
+            outs = model(x)
+            sum(o.float().mean() for o in outs).backward()
+            model.zero_grad(set_to_none=True)
+        return step
+
+    return time_side_by_side({k: run(m) for k, m in models.items()},
+                             repeats=repeats, warmup=1)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--repeats', type=int, default=7)
+    parser.add_argument('--backbone-repeats', type=int, default=5)
+    parser.add_argument('--size', type=int, default=512)
+    parser.add_argument('--json', help='write the figures here')
+    args = parser.parse_args(argv)
+    print(f'# ws_conv benchmark on {machine_line()}')
+    n, numel, ta = bench_standardization(args.repeats)
+    tb = bench_backbone(args.backbone_repeats, args.size)
+    speedup = ta['mmcv'] / ta['ours']
+    print_table(f'(a) standardize {n} WS weights ({numel / 1e6:.1f} M '
+                'elements), forward + backward, median of '
+                f'{args.repeats}', [
+                    ('impl', 'ms', 'ratio to ours'),
+                    ('WSConv2d (fused)', f"{ta['ours'] * 1e3:.1f}", '1.00'),
+                    ("mmcv conv_ws_2d formula", f"{ta['mmcv'] * 1e3:.1f}",
+                     f'{speedup:.2f}'),
+                ])
+    base = tb['plain Conv2d']
+    print_table(f'(b) GN+WS ResNet-50 backbone forward + backward, '
+                f'2x3x{args.size}x{args.size}, median of '
+                f'{args.backbone_repeats}',
+                [('conv', 's', 'ratio to plain Conv2d')] +
+                [(k, f'{v:.3f}', f'{v / base:.3f}') for k, v in tb.items()])
+    result = dict(standardize_ms={k: v * 1e3 for k, v in ta.items()},
+                  standardize_speedup=speedup,
+                  backbone_s=tb,
+                  backbone_ratio_ws_to_plain=tb['WSConv2d'] / base,
+                  backbone_ratio_ws_to_mmcv=tb['WSConv2d'] /
+                  tb['mmcv ConvWS'])
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(result, f, indent=2)
+    print(f"WSConv2d backbone vs mmcv ConvWS: "
+          f"{result['backbone_ratio_ws_to_mmcv']:.3f}x time, vs plain "
+          f"Conv2d: {result['backbone_ratio_ws_to_plain']:.3f}x time")
+    print(f'standardization speed-up over mmcv (a): {speedup:.2f}')
+    return result
+
+
+if __name__ == '__main__':
+    main()
