@@ -1,7 +1,8 @@
 from .weight_standardization import (CONVENTIONS, check_eps,
-                                     check_ws_weight_shape,
+                                     check_ws_weight_shape, filter_moments,
                                      standardize_weight)
 
 __all__ = [
-    'CONVENTIONS', 'check_eps', 'check_ws_weight_shape', 'standardize_weight'
+    'CONVENTIONS', 'check_eps', 'check_ws_weight_shape', 'filter_moments',
+    'standardize_weight'
 ]

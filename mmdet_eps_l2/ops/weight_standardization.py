@@ -48,7 +48,7 @@ def _stats_dtype(dtype: torch.dtype) -> torch.dtype:
     return torch.float64 if dtype == torch.float64 else torch.float32
 
 
-def _filter_moments(w: torch.Tensor):
+def filter_moments(w: torch.Tensor):
     """Per-filter sum and sum of squares, accumulated in float64.
 
     Two read-only reductions over ``w`` (no temporary the size of ``w``);
@@ -78,7 +78,7 @@ class _StandardizeUnbiased(torch.autograd.Function):
     def forward(ctx, weight: torch.Tensor, eps: float) -> torch.Tensor:
         w = weight.to(_stats_dtype(weight.dtype))
         n = w[0].numel()
-        total, sq_sum = _filter_moments(w)
+        total, sq_sum = filter_moments(w)
         mean = total / n
         std = ((sq_sum - total * mean).clamp_min(0) / (n - 1)).sqrt()
         inv = 1.0 / (std + eps)

@@ -25,22 +25,29 @@ step-pre-hook, so it runs exactly once per ``optimizer.step()``: after
 ``weight_decay``), once per accumulated step, and identically on every
 DDP rank (gradients are already all-reduced).
 
-To stay close to the cost of a plain step the λ·w part is, where the
-optimizer's own ``weight_decay`` has the requested semantics (coupled L2 for
-SGD / Adam / ...; decoupled for AdamW), left to the optimizer's batched
-update (``eps_l2_fused=True``, λ = the group's ``weight_decay``); the hook
-then only adds the ``-λ ε ŵ`` part.  Otherwise the group's ``weight_decay``
-is 0 and the hook applies the whole term with λ = ``eps_l2_weight_decay``.
+To stay close to the cost of a plain step:
+
+* per filter the term is written ``α·w + β`` (α = λ - λε/σ, β = λεμ/σ),
+  whose coefficients need only two read-only reductions of ``w`` (Σw, Σw²,
+  accumulated in float64); it is then added with two in-place passes, and
+  no weight-sized temporary is allocated;
+* where the optimizer's own ``weight_decay`` has the requested semantics
+  (coupled L2 for SGD / Adam / ...; decoupled for AdamW) the λ·w part is
+  left to the optimizer's update (``eps_l2_fused=True``, λ = the group's
+  ``weight_decay``, so weight-decay schedulers act on the whole term) and
+  the hook adds only ``-λ ε ŵ``.  Otherwise the group's ``weight_decay``
+  is 0 and the hook applies the whole term with λ =
+  ``eps_l2_weight_decay``.
 
 Parameter-group keys (saved in the optimizer state dict):
 ``eps_l2_eps`` (ε), ``eps_l2_mode`` ('coupled' | 'decoupled'),
 ``eps_l2_fused`` (bool), ``eps_l2_weight_decay`` (λ when not fused).
 """
-import math
-from typing import Dict, List, Optional, Tuple
+from typing import Optional, Tuple
 
 import torch
-import torch.nn.functional as F
+
+from ..ops import filter_moments
 
 MODES = ('coupled', 'decoupled')
 
@@ -49,9 +56,6 @@ COUPLED_DECAY_OPTIMIZERS = ('SGD', 'Adam', 'Adamax', 'Adagrad', 'RMSprop',
                             'NAdam', 'RAdam', 'ASGD')
 #: optimizers whose ``weight_decay`` is decoupled: ``w ← w (1 - lr λ)``
 DECOUPLED_DECAY_OPTIMIZERS = ('AdamW', )
-
-# Filters whose variance is below this are treated as constant (ŵ = 0).
-_TINY_VARIANCE = 1e-30
 
 
 def native_decay_mode(optimizer_type: str, optimizer_cfg: dict) -> Optional[str]:
@@ -65,33 +69,33 @@ def native_decay_mode(optimizer_type: str, optimizer_cfg: dict) -> Optional[str]
     return None
 
 
-def standardized_unbiased(weight: torch.Tensor,
-                          scale: float = 1.0) -> torch.Tensor:
-    """``scale · (w_f - μ_f) / σ_f`` per output filter, σ unbiased, no ε.
+def shift_coefficients(weight: torch.Tensor, eps: float, lam_eps: float,
+                       lam_plain: float = 0.) -> Tuple[torch.Tensor,
+                                                       torch.Tensor]:
+    """Per-filter ``(α, β)`` with ``α·w + β = lam_plain·w - lam_eps·ε·ŵ``.
 
-    One fused ``batch_norm`` reduction (biased variance) whose affine weight
-    carries ``scale · sqrt((n - 1) / n)``, turning the biased σ into the
-    unbiased one.  Constant filters give 0.
+    ``ŵ = (w - μ) / σ`` (σ unbiased, no ε_ws), so
+    ``α = lam_plain - lam_eps·ε/σ`` and ``β = lam_eps·ε·μ/σ``, both of shape
+    ``(C_out, 1, ..., 1)`` in float64 (float32 for non-float64 weights is
+    not needed: only two read-only reductions touch the weight).  A constant
+    filter (σ = 0) has ŵ = 0.
     """
     n = weight[0].numel()
-    stats_dtype = torch.float64 if weight.dtype == torch.float64 \
-        else torch.float32
-    w = weight.detach().to(stats_dtype).reshape(1, weight.shape[0], n)
-    gain = torch.full((weight.shape[0], ),
-                      scale * math.sqrt((n - 1) / n),
-                      dtype=stats_dtype,
-                      device=weight.device)
-    out = F.batch_norm(
-        w, None, None, gain, None, training=True, momentum=0.,
-        eps=_TINY_VARIANCE)
-    return out.reshape(weight.shape).to(weight.dtype)
+    total, sq_sum = filter_moments(weight.detach())
+    mean = total / n
+    sigma = ((sq_sum - total * mean).clamp_min(0) / (n - 1)).sqrt()
+    inv_sigma = torch.where(sigma > 0, 1.0 / sigma, torch.zeros_like(sigma))
+    alpha = lam_plain - (lam_eps * eps) * inv_sigma
+    beta = (lam_eps * eps) * mean * inv_sigma
+    return alpha, beta
 
 
 def eps_shifted_l2_grad(weight: torch.Tensor, eps: float,
                         weight_decay: float) -> torch.Tensor:
     """``∂R/∂w = λ (w - ε ŵ)``, ŵ with unbiased σ (see module docstring)."""
-    grad = standardized_unbiased(weight, -weight_decay * eps)
-    return grad.add_(weight.detach(), alpha=weight_decay)
+    alpha, beta = shift_coefficients(weight, eps, weight_decay, weight_decay)
+    w = weight.detach()
+    return torch.addcmul(beta.to(w.dtype), w, alpha.to(w.dtype))
 
 
 def eps_shifted_l2_value(weight: torch.Tensor, eps: float,
@@ -102,14 +106,6 @@ def eps_shifted_l2_value(weight: torch.Tensor, eps: float,
     std, mean = torch.std_mean(flat, dim=1)
     return 0.5 * weight_decay * ((n - 1) * (std - eps)**2 +
                                  n * mean**2).sum()
-
-
-def _grouped_by_device_and_dtype(
-        tensors: List[torch.Tensor]) -> Dict[Tuple, List[int]]:
-    buckets: Dict[Tuple, List[int]] = {}
-    for i, t in enumerate(tensors):
-        buckets.setdefault((t.device, t.dtype), []).append(i)
-    return buckets
 
 
 class EpsShiftedL2StepHook:
@@ -141,19 +137,16 @@ class EpsShiftedL2StepHook:
         lam = group['weight_decay'] if fused else group['eps_l2_weight_decay']
         if lam == 0 or (fused and eps == 0):
             return  # nothing beyond what the optimizer itself does
-        params = [p for p in group['params'] if p.grad is not None]
-        if not params:
-            return
+        # the λ·w part is the optimizer's own weight decay when fused
+        lam_plain = 0. if fused else lam
         if coupled:
-            # grad += λ w - λ ε ŵ   (λ w left to the optimizer when fused)
-            grads = [p.grad for p in params]
-            shifts = [standardized_unbiased(p, -lam * eps) for p in params]
-            for idx in _grouped_by_device_and_dtype(grads).values():
-                g = [grads[i] for i in idx]
-                torch._foreach_add_(g, [shifts[i] for i in idx])
-                if not fused:
-                    torch._foreach_add_(g, [params[i] for i in idx],
-                                        alpha=lam)
+            # grad += α·w + β  =  λ_plain·w - λ ε ŵ: two in-place passes
+            for p in group['params']:
+                if p.grad is None:
+                    continue
+                alpha, beta = shift_coefficients(p, eps, lam, lam_plain)
+                p.grad.addcmul_(p, alpha.to(p.grad.dtype))
+                p.grad.add_(beta.to(p.grad.dtype))
             return
         lr = group['lr']
         lr = lr.item() if torch.is_tensor(lr) else lr
@@ -165,12 +158,13 @@ class EpsShiftedL2StepHook:
                 raise ValueError(
                     f'lr * weight_decay = {lr * lam} >= 1 makes the decoupled '
                     'eps-shifted decay diverge')
-            scale = lr * lam * eps / shrink
+            step = lr / shrink
         else:
-            scale = lr * lam * eps
-        shifts = [standardized_unbiased(p, scale) for p in params]
-        for idx in _grouped_by_device_and_dtype(params).values():
-            ps = [params[i] for i in idx]
-            if not fused:
-                torch._foreach_mul_(ps, 1.0 - lr * lam)
-            torch._foreach_add_(ps, [shifts[i] for i in idx])
+            step = lr
+        for p in group['params']:
+            if p.grad is None:
+                continue
+            # w ← w - step (α·w + β) = (1 - step α)·w - step β
+            alpha, beta = shift_coefficients(p, eps, lam, lam_plain)
+            p.mul_((1.0 - step * alpha).to(p.dtype))
+            p.sub_((step * beta).to(p.dtype))
