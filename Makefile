@@ -11,7 +11,7 @@ test: install
 	$(PY) -m pytest tests -q -p no:cacheprovider
 
 demo: install
-	bash tools/demo.sh
+	$(PY) tools/demo.py
 
 bench: install
 	$(PY) benchmarks/run_all.py

@@ -115,7 +115,12 @@ def generate_toy_coco(out_dir: str,
                 ann_id += 1
         path = osp.join(out_dir, 'annotations', f'instances_{split}.json')
         with open(path, 'w') as f:
-            json.dump(dict(images=images, annotations=annotations,
-                           categories=categories), f)
+            json.dump(
+                dict(info=dict(description=f'toy shapes {split}',
+                               version='1.0'),
+                     licenses=[],
+                     images=images,
+                     annotations=annotations,
+                     categories=categories), f)
         written[split] = path
     return written

@@ -29,9 +29,10 @@ class WeightStatsHook(Hook):
 
     Every ``interval`` training iterations, per layer group of WS conv
     weights (backbone stages, neck, heads; see :func:`layer_group_of`) it
-    puts into mmengine's message hub (so the log line, the local JSON
-    scalars, TensorBoard and every visualizer backend get them), under
-    ``train/ws/<group>/``:
+    puts into mmengine's message hub (``ws/<group>/<name>``) and writes
+    through the runner's visualizer, so the local JSON scalars
+    (``vis_data/scalars.json``), TensorBoard and every other visualizer
+    backend show them at step ``iter + 1``:
 
     * ``sigma_min`` / ``sigma_median`` / ``sigma_max``: the per-filter
       **unbiased** standard deviation σ_f of the stored weight (no ε_ws);
@@ -47,9 +48,10 @@ class WeightStatsHook(Hook):
 
     The gradient norms are read in an optimizer step-pre-hook that runs
     before the regularizer touches the gradients; nothing runs between
-    intervals.  The names avoid the substring ``loss`` so mmengine's log
-    processor reports the current value instead of a moving mean.  Make
-    ``interval`` a multiple of the ``LoggerHook`` interval.
+    intervals.  With ``log_to_console=True`` the values are also put under
+    ``train/ws/...`` so the text log line carries them (mmengine's log
+    processor shows them at the LoggerHook's iterations; the names avoid
+    the substring ``loss`` so it reports the current value, not a mean).
     """
 
     priority = 'NORMAL'  # before LoggerHook (BELOW_NORMAL) reads the hub
@@ -58,7 +60,8 @@ class WeightStatsHook(Hook):
                  interval: int = 50,
                  eps: Optional[float] = None,
                  near_eps_rtol: float = 0.1,
-                 prefix: str = 'ws') -> None:
+                 prefix: str = 'ws',
+                 log_to_console: bool = False) -> None:
         if not isinstance(interval, int) or interval < 1:
             raise ValueError(f'WeightStatsHook interval must be an int >= 1, '
                              f'got {interval!r}')
@@ -66,6 +69,7 @@ class WeightStatsHook(Hook):
         self.eps = eps
         self.near_eps_rtol = near_eps_rtol
         self.prefix = prefix
+        self.log_to_console = log_to_console
         self._record = False
         self._grad_sq: Dict[str, List[float]] = {}
         self._handle = None
@@ -170,7 +174,10 @@ class WeightStatsHook(Hook):
         start = time.perf_counter()
         stats = self.compute_stats()
         for key, value in stats.items():
-            runner.message_hub.update_scalar(f'train/{key}', value)
+            runner.message_hub.update_scalar(key, value)
+            if self.log_to_console:
+                runner.message_hub.update_scalar(f'train/{key}', value)
+        runner.visualizer.add_scalars(stats, step=runner.iter + 1)
         self.last_cost_s += time.perf_counter() - start
         self._record = False
 

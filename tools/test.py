@@ -1,0 +1,77 @@
+"""Test (and evaluate) a detector: mmdet's tools/test.py plus checks.
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir D] [--out r.pkl]
+        [--cfg-options k=v ...] [--launcher none|pytorch]
+
+Checkpoints saved by an mmengine Runner load with torch's
+``weights_only=True`` check on (``import mmdet_eps_l2`` allow-lists exactly
+the classes they hold).
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+from mmengine.config import Config, DictAction
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Test a detector')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='where to save the metrics')
+    parser.add_argument('--out', help='dump predictions to a .pkl file')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm',
+                                               'mpi'], default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    for path, what in ((args.config, 'config'), (args.checkpoint,
+                                                 'checkpoint')):
+        if not osp.isfile(path):
+            sys.exit(f'test: {what} file not found: {path}')
+    if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
+        sys.exit(f'test: --out must be a .pkl file, got {args.out}')
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+
+    import mmdet_eps_l2  # noqa: F401
+    from mmdet_eps_l2.utils import (ConfigCheckError, check_config,
+                                    prepare_cpu_distributed)
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import Runner
+    from mmdet.registry import RUNNERS
+
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    try:
+        check_config(cfg, splits=('test_dataloader', 'test_evaluator'))
+    except ConfigCheckError as e:
+        sys.exit(f'test: {args.config}: {e}')
+    prepare_cpu_distributed(cfg, args.launcher)
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
+        else RUNNERS.build(cfg)
+    if args.out is not None:
+        from mmdet.evaluation import DumpDetResults
+        runner.test_evaluator.metrics.append(
+            DumpDetResults(out_file_path=args.out))
+    runner.test()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

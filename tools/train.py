@@ -1,0 +1,102 @@
+"""Train a detector: mmdet's tools/train.py plus this plugin's checks.
+
+Same flags as mmdet's (``--work-dir``, ``--amp``, ``--auto-scale-lr``,
+``--resume``, ``--cfg-options``, ``--launcher``).  Before anything runs the
+config is checked (data root and annotation files, conv / hook /
+constructor types, ``eps_l2`` settings) and a clear error names what is
+wrong.  Without CUDA, ``--launcher pytorch`` (torchrun,
+``tools/dist_train.sh``) trains with the gloo backend on CPU.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+from mmengine.config import Config, DictAction
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Train a detector')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument('--amp', action='store_true', default=False,
+                        help='enable automatic-mixed-precision training')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help='enable automatically scaling LR.')
+    parser.add_argument(
+        '--resume', nargs='?', type=str, const='auto',
+        help='resume from this checkpoint, or without a path from the '
+        'latest checkpoint in the work directory')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override settings, key=value')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm',
+                                               'mpi'], default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def build_cfg(args) -> Config:
+    if not osp.isfile(args.config):
+        sys.exit(f'train: config file not found: {args.config}')
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    if args.amp:
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.loss_scale = 'dynamic'
+    if args.auto_scale_lr:
+        if 'auto_scale_lr' in cfg and 'enable' in cfg.auto_scale_lr and \
+                'base_batch_size' in cfg.auto_scale_lr:
+            cfg.auto_scale_lr.enable = True
+        else:
+            sys.exit('train: --auto-scale-lr needs auto_scale_lr.enable and '
+                     'auto_scale_lr.base_batch_size in the config')
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        if not osp.isfile(args.resume):
+            sys.exit(f'train: --resume checkpoint not found: {args.resume}')
+        cfg.resume = True
+        cfg.load_from = args.resume
+    return cfg
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    cfg = build_cfg(args)
+
+    import mmdet_eps_l2  # noqa: F401  registers the plugin
+    from mmdet_eps_l2.utils import (ConfigCheckError, check_config,
+                                    prepare_cpu_distributed)
+    from mmengine.registry import RUNNERS, init_default_scope
+    from mmengine.runner import Runner
+    from mmdet.utils import setup_cache_size_limit_of_dynamo
+
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    try:
+        check_config(cfg)
+    except ConfigCheckError as e:
+        sys.exit(f'train: {args.config}: {e}')
+    setup_cache_size_limit_of_dynamo()
+    prepare_cpu_distributed(cfg, args.launcher)
+
+    if 'runner_type' not in cfg:
+        runner = Runner.from_cfg(cfg)
+    else:
+        runner = RUNNERS.build(cfg)
+    runner.train()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
