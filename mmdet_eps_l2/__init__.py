@@ -3,11 +3,11 @@
 
 ``import mmdet_eps_l2`` (or ``custom_imports=dict(imports=['mmdet_eps_l2'])``
 in a config) registers ``WSConv2d``, ``EpsShiftedL2OptimWrapperConstructor``
-and ``WeightStatsHook`` in mmdet's registries, and lets torch load mmengine
+``WeightStatsHook`` and ``RNGStateHook`` in mmdet's registries, and lets torch load mmengine
 runner checkpoints with ``weights_only=True``.
 """
 from .datasets import generate_toy_coco
-from .hooks import WeightStatsHook
+from .hooks import RNGStateHook, WeightStatsHook
 from .models import WSConv2d, fold_ws_convs, strip_ws_from_config
 from .ops import standardize_weight
 from .optim import (EpsShiftedL2OptimWrapperConstructor, eps_shifted_l2_grad,
@@ -19,7 +19,7 @@ allow_mmengine_checkpoint_globals()
 
 __all__ = [
     '__version__', 'WSConv2d', 'EpsShiftedL2OptimWrapperConstructor',
-    'WeightStatsHook', 'standardize_weight', 'eps_shifted_l2_grad',
+    'WeightStatsHook', 'RNGStateHook', 'standardize_weight', 'eps_shifted_l2_grad',
     'eps_shifted_l2_value', 'fold_ws_convs', 'strip_ws_from_config',
     'generate_toy_coco', 'allow_mmengine_checkpoint_globals'
 ]

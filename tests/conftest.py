@@ -9,3 +9,20 @@ def mmdet_scope():
     """Registry look-ups behave as under mmdet's tools."""
     init_default_scope('mmdet')
     yield
+
+
+@pytest.fixture(scope='session')
+def toy_root(tmp_path_factory):
+    """A directory holding data/toy_coco (16 train, 6 val images): the
+    toy configs' relative data_root resolves when it is the cwd."""
+    from mmdet_eps_l2.datasets import generate_toy_coco
+    root = tmp_path_factory.mktemp('toy')
+    generate_toy_coco(str(root / 'data' / 'toy_coco'), num_train=16,
+                      num_val=6, image_size=128, seed=0)
+    return root
+
+
+@pytest.fixture
+def in_toy_root(toy_root, monkeypatch):
+    monkeypatch.chdir(toy_root)
+    return toy_root

@@ -71,7 +71,8 @@ def build_cfg(args) -> Config:
     return cfg
 
 
-def main(argv=None) -> int:
+def build_runner(argv=None):
+    """Parse ``argv``, check the config and build the Runner."""
     args = parse_args(argv)
     cfg = build_cfg(args)
 
@@ -91,10 +92,12 @@ def main(argv=None) -> int:
     prepare_cpu_distributed(cfg, args.launcher)
 
     if 'runner_type' not in cfg:
-        runner = Runner.from_cfg(cfg)
-    else:
-        runner = RUNNERS.build(cfg)
-    runner.train()
+        return Runner.from_cfg(cfg)
+    return RUNNERS.build(cfg)
+
+
+def main(argv=None) -> int:
+    build_runner(argv).train()
     return 0
 
 

@@ -14,5 +14,9 @@ eps_l2_optim_wrapper = dict(
     paramwise_cfg=dict(eps_l2=dict(eps=1e-3)))
 
 # filter std σ, fraction near ε, effective lr and gradient norms per layer
-# group, every 50 iterations (a multiple of the LoggerHook interval)
-custom_hooks = [dict(type='WeightStatsHook', interval=50)]
+# group every 50 iterations; torch's RNG state kept in checkpoints so a
+# resumed run continues exactly
+custom_hooks = [
+    dict(type='WeightStatsHook', interval=50),
+    dict(type='RNGStateHook'),
+]

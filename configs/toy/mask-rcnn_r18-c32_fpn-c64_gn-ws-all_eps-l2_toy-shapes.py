@@ -55,4 +55,7 @@ model = dict(
 optim_wrapper = dict(
     constructor='EpsShiftedL2OptimWrapperConstructor',
     paramwise_cfg=dict(eps_l2=dict(eps=1e-3)))
-custom_hooks = [dict(type='WeightStatsHook', interval=10)]
+custom_hooks = [
+    dict(type='WeightStatsHook', interval=10),
+    dict(type='RNGStateHook'),
+]

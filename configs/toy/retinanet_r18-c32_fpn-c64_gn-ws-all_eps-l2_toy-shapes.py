@@ -50,4 +50,7 @@ optim_wrapper = dict(
     optimizer=dict(lr=0.01),
     constructor='EpsShiftedL2OptimWrapperConstructor',
     paramwise_cfg=dict(eps_l2=dict(eps=1e-3)))
-custom_hooks = [dict(type='WeightStatsHook', interval=10)]
+custom_hooks = [
+    dict(type='WeightStatsHook', interval=10),
+    dict(type='RNGStateHook'),
+]

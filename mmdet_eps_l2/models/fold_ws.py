@@ -86,8 +86,8 @@ def strip_ws_from_config(cfg: Any) -> Any:
                 elif key == 'custom_hooks' and isinstance(value, list):
                     out[key] = [
                         strip(h) for h in value
-                        if not (isinstance(h, dict)
-                                and h.get('type') == 'WeightStatsHook')
+                        if not (isinstance(h, dict) and h.get('type') in
+                                ('WeightStatsHook', 'RNGStateHook'))
                     ]
                 else:
                     out[key] = strip(value)

@@ -36,6 +36,7 @@ default_hooks.update(
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(
     type='DetLocalVisualizer', vis_backends=vis_backends, name='visualizer')
+randomness = dict(seed=0)  # fixed: resumed runs replay the same data
 log_level = 'INFO'
 load_from = None
 resume = False

@@ -1,0 +1,44 @@
+"""``RNGStateHook``: resumed runs continue with the same random numbers."""
+import torch
+from mmengine.hooks import Hook
+from mmdet.registry import HOOKS
+
+
+@HOOKS.register_module()
+class RNGStateHook(Hook):
+    """Save torch's RNG state in checkpoints; restore it on ``--resume``.
+
+    mmengine 0.10 re-seeds at start-up and, when resuming an iteration-based
+    run, replays the data loader up to the checkpoint (so the data order and
+    the numpy draws of the data pipeline repeat exactly), but torch's global
+    generator, used by the detector itself (proposal and RoI samplers,
+    dropout ...), restarts from the seed.  This hook stores
+    ``torch.get_rng_state()`` (and every CUDA device's state) in each
+    checkpoint and puts it back before training resumes, so an interrupted
+    and resumed run draws the same numbers as an uninterrupted one.
+    A checkpoint loaded with ``load_from`` (no resume) is left alone.
+    """
+
+    priority = 'VERY_LOW'
+
+    def __init__(self) -> None:
+        self._loaded = None
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        state = dict(cpu=torch.get_rng_state())
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            state['cuda'] = torch.cuda.get_rng_state_all()
+        checkpoint['torch_rng_state'] = state
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        self._loaded = checkpoint.get('torch_rng_state')
+
+    def before_train(self, runner) -> None:
+        if self._loaded is None or runner.iter == 0:
+            return  # not a resume (or a checkpoint without the state)
+        torch.set_rng_state(self._loaded['cpu'])
+        cuda = self._loaded.get('cuda')
+        if cuda is not None and torch.cuda.is_available() and \
+                len(cuda) == torch.cuda.device_count():
+            torch.cuda.set_rng_state_all(cuda)
+        self._loaded = None
