@@ -1,11 +1,9 @@
-# Faster R-CNN R-101-FPN, GN+WS everywhere, 1x; mmdet's GN+WS baseline: 41.7 box AP,
-# trained with the ε-shifted L2 regularizer on every WS conv weight.
-_base_ = [
-    'mmdet::gn+ws/faster-rcnn_r101_fpn_gn-ws-all_1x_coco.py',
-    '../_base_/gn-ws_convs.py',
-    '../_base_/eps-l2_plugin.py',
-]
-model = {{_base_.gn_ws_faster_rcnn}}
-optim_wrapper = dict(
-    constructor='EpsShiftedL2OptimWrapperConstructor',
-    paramwise_cfg=dict(eps_l2=dict(eps=1e-6)))  # the paper's ε for WS-ResNet-101; λ = 1e-4
+# Faster R-CNN R-101-FPN, GN+WS everywhere, 1x (mmdet's GN+WS: 41.7 box AP),
+# ε-shifted L2 with ε = 1e-6 (the paper's ε for WS-ResNet-101), λ = 1e-4.
+_base_ = './faster-rcnn_r50_fpn_gn-ws-all_eps-l2_1x_coco.py'
+model = dict(
+    backbone=dict(
+        depth=101,
+        init_cfg=dict(
+            type='Pretrained', checkpoint='open-mmlab://jhu/resnet101_gn_ws')))
+optim_wrapper = dict(paramwise_cfg=dict(eps_l2=dict(eps=1e-6)))

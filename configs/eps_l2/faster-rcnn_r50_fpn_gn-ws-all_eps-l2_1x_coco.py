@@ -1,11 +1,27 @@
-# Faster R-CNN R-50-FPN, GN+WS everywhere, 1x; mmdet's GN+WS baseline: 39.7 box AP,
-# trained with the ε-shifted L2 regularizer on every WS conv weight.
+# Faster R-CNN R-50-FPN with GN + weight-standardized convs in the backbone,
+# the FPN and the 4-conv box head (mmdet's gn+ws/faster-rcnn_r50_fpn_
+# gn-ws-all_1x_coco: 39.7 box AP), 1x, ε-shifted L2 with ε = 1e-3,
+# λ = weight_decay = 1e-4.
 _base_ = [
-    'mmdet::gn+ws/faster-rcnn_r50_fpn_gn-ws-all_1x_coco.py',
+    'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
     '../_base_/gn-ws_convs.py',
     '../_base_/eps-l2_plugin.py',
 ]
-model = {{_base_.gn_ws_faster_rcnn}}
+conv_cfg = {{_base_.ws_conv_cfg}}
+norm_cfg = {{_base_.gn_norm_cfg}}
+model = dict(
+    backbone=dict(
+        conv_cfg=conv_cfg,
+        norm_cfg=norm_cfg,
+        init_cfg=dict(
+            type='Pretrained', checkpoint='open-mmlab://jhu/resnet50_gn_ws')),
+    neck=dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg),
+    roi_head=dict(
+        bbox_head=dict(
+            type='Shared4Conv1FCBBoxHead',
+            conv_out_channels=256,
+            conv_cfg=conv_cfg,
+            norm_cfg=norm_cfg)))
 optim_wrapper = dict(
     constructor='EpsShiftedL2OptimWrapperConstructor',
-    paramwise_cfg=dict(eps_l2=dict(eps=1e-3)))  # λ = weight_decay = 1e-4
+    paramwise_cfg=dict(eps_l2=dict(eps=1e-3)))

@@ -1,11 +1,9 @@
-# Mask R-CNN R-101-FPN, GN+WS everywhere, 2x,
-# trained with the ε-shifted L2 regularizer on every WS conv weight.
-_base_ = [
-    'mmdet::gn+ws/mask-rcnn_r101_fpn_gn-ws-all_2x_coco.py',
-    '../_base_/gn-ws_convs.py',
-    '../_base_/eps-l2_plugin.py',
-]
-model = {{_base_.gn_ws_mask_rcnn}}
-optim_wrapper = dict(
-    constructor='EpsShiftedL2OptimWrapperConstructor',
-    paramwise_cfg=dict(eps_l2=dict(eps=1e-6)))  # the paper's ε for WS-ResNet-101; λ = 1e-4
+# Mask R-CNN R-101-FPN, GN+WS everywhere, 2x, ε-shifted L2 with ε = 1e-6
+# (the paper's ε for WS-ResNet-101 on ImageNet), λ = 1e-4.
+_base_ = './mask-rcnn_r50_fpn_gn-ws-all_eps-l2_2x_coco.py'
+model = dict(
+    backbone=dict(
+        depth=101,
+        init_cfg=dict(
+            type='Pretrained', checkpoint='open-mmlab://jhu/resnet101_gn_ws')))
+optim_wrapper = dict(paramwise_cfg=dict(eps_l2=dict(eps=1e-6)))

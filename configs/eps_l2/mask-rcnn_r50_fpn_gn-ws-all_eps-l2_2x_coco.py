@@ -1,11 +1,42 @@
-# Mask R-CNN R-50-FPN, GN+WS everywhere, 2x; mmdet's GN+WS baseline: 40.6 box AP,
-# trained with the ε-shifted L2 regularizer on every WS conv weight.
+# Mask R-CNN R-50-FPN with GN + weight-standardized convs in the backbone,
+# the FPN and the box and mask heads (mmdet's gn+ws/mask-rcnn_r50_fpn_
+# gn-ws-all_2x_coco: 40.6 box AP), 2x, with the ε-shifted L2 regularizer on
+# every WS conv weight (ε = 1e-3, λ = weight_decay = 1e-4).
 _base_ = [
-    'mmdet::gn+ws/mask-rcnn_r50_fpn_gn-ws-all_2x_coco.py',
+    'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py',
     '../_base_/gn-ws_convs.py',
     '../_base_/eps-l2_plugin.py',
 ]
-model = {{_base_.gn_ws_mask_rcnn}}
+conv_cfg = {{_base_.ws_conv_cfg}}
+norm_cfg = {{_base_.gn_norm_cfg}}
+model = dict(
+    backbone=dict(
+        conv_cfg=conv_cfg,
+        norm_cfg=norm_cfg,
+        init_cfg=dict(
+            type='Pretrained', checkpoint='open-mmlab://jhu/resnet50_gn_ws')),
+    neck=dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg),
+    roi_head=dict(
+        bbox_head=dict(
+            type='Shared4Conv1FCBBoxHead',
+            conv_out_channels=256,
+            conv_cfg=conv_cfg,
+            norm_cfg=norm_cfg),
+        mask_head=dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg)))
+
+max_epochs = 24
+train_cfg = dict(max_epochs=max_epochs)
+param_scheduler = [
+    dict(
+        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=500),
+    dict(
+        type='MultiStepLR',
+        begin=0,
+        end=max_epochs,
+        by_epoch=True,
+        milestones=[16, 22],
+        gamma=0.1)
+]
 optim_wrapper = dict(
     constructor='EpsShiftedL2OptimWrapperConstructor',
-    paramwise_cfg=dict(eps_l2=dict(eps=1e-3)))  # λ = weight_decay = 1e-4
+    paramwise_cfg=dict(eps_l2=dict(eps=1e-3)))

@@ -1,11 +1,17 @@
-# Mask R-CNN X-101-32x4d-FPN, GN+WS everywhere, 2x,
-# trained with the ε-shifted L2 regularizer on every WS conv weight.
-_base_ = [
-    'mmdet::gn+ws/mask-rcnn_x101-32x4d_fpn_gn-ws-all_2x_coco.py',
-    '../_base_/gn-ws_convs.py',
-    '../_base_/eps-l2_plugin.py',
-]
-model = {{_base_.gn_ws_mask_rcnn}}
-optim_wrapper = dict(
-    constructor='EpsShiftedL2OptimWrapperConstructor',
-    paramwise_cfg=dict(eps_l2=dict(eps=1e-3)))  # λ = weight_decay = 1e-4
+# Mask R-CNN X-101-32x4d-FPN, GN+WS everywhere (grouped WS convs), 2x,
+# ε-shifted L2 with ε = 1e-3, λ = 1e-4.
+_base_ = './mask-rcnn_r50_fpn_gn-ws-all_eps-l2_2x_coco.py'
+model = dict(
+    backbone=dict(
+        type='ResNeXt',
+        depth=101,
+        groups=32,
+        base_width=4,
+        num_stages=4,
+        out_indices=(0, 1, 2, 3),
+        frozen_stages=1,
+        style='pytorch',
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='open-mmlab://jhu/resnext101_32x4d_gn_ws')))
+optim_wrapper = dict(paramwise_cfg=dict(eps_l2=dict(eps=1e-3)))
