@@ -12,6 +12,10 @@ from ..optim.eps_shifted_l2 import eps_shifted_l2_grad
 from ..optim.ws_modules import is_ws_conv
 
 
+def _sq_norm(t: torch.Tensor) -> float:
+    return float(torch.linalg.vector_norm(t, dtype=torch.float64))**2
+
+
 def layer_group_of(param_name: str) -> str:
     """Coarse layer group of a parameter name, e.g. ``backbone.layer2``,
     ``backbone.stem``, ``neck``, ``rpn_head``, ``roi_head.bbox_head``."""
@@ -120,8 +124,8 @@ class WeightStatsHook(Hook):
                 for p, group in entries:
                     if p.grad is None:
                         continue
-                    task += float(p.grad.float().pow(2).sum())
-                    reg += float(self._reg_grad(p, group).float().pow(2).sum())
+                    task += _sq_norm(p.grad)
+                    reg += _sq_norm(self._reg_grad(p, group))
                 self._grad_sq[layer_group] = [task, reg]
         self.last_cost_s += time.perf_counter() - start
 
@@ -143,7 +147,7 @@ class WeightStatsHook(Hook):
             for layer_group, entries in self._tracked.items():
                 sigmas, eff_lrs, near = [], [], []
                 for p, group in entries:
-                    sigma = torch.std(p.detach().float(), dim=(1, 2, 3))
+                    sigma = torch.std(p.detach().double(), dim=(1, 2, 3))
                     sigmas.append(sigma)
                     lr = group['lr']
                     eff_lrs.append(float(lr) / sigma.clamp_min(1e-30)**2)

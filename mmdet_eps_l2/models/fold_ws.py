@@ -58,17 +58,20 @@ def fold_ws_convs(model: nn.Module) -> int:
 
 
 def strip_ws_from_config(cfg: Any) -> Any:
-    """A copy of a config (dict/list tree) with WS conv_cfg entries set to
-    ``None`` (plain conv) and this plugin's imports, optimizer constructor
-    and hooks removed, so the folded model builds with stock mmdet."""
+    """A copy of a config (dict/list tree) with WS conv settings (any dict
+    of type ``WSConv2d`` / ``ConvWS``) set to ``None`` (plain conv) and this
+    plugin's imports, optimizer constructor, ``eps_l2`` settings and hooks
+    removed, so the folded model builds with stock mmdet."""
 
     def strip(node):
         if isinstance(node, dict):
             out = {}
             for key, value in node.items():
-                if key == 'conv_cfg' and isinstance(value, dict) and \
+                if isinstance(value, dict) and \
                         value.get('type') in WS_CONV_CFG_TYPES:
-                    out[key] = None
+                    out[key] = None  # conv_cfg=None: plain nn.Conv2d
+                elif key in ('eps_l2', 'eps_l2_optim_wrapper'):
+                    continue
                 elif key == 'constructor' and value == \
                         'EpsShiftedL2OptimWrapperConstructor':
                     continue

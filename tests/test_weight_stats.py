@@ -1,0 +1,164 @@
+"""WeightStatsHook logs the exact statistics; the plot tool draws them."""
+import math
+import os.path as osp
+from types import SimpleNamespace
+
+import pytest
+import torch
+import torch.nn as nn
+from mmengine.logging import MessageHub
+
+from helpers.toy import ROOT, TOOLS, TOY_MASK_RCNN, run_tool
+from mmdet_eps_l2 import (EpsShiftedL2OptimWrapperConstructor, WSConv2d,
+                          WeightStatsHook, eps_shifted_l2_grad)
+
+PLOT = osp.join(TOOLS, 'analysis', 'plot_weight_stats.py')
+
+
+class HandSet(nn.Module):
+    """backbone.layer1.0.conv: filters [1, 3] and [0, 0.0015]; neck.conv:
+    one filter [2, 2, 2, 6]."""
+
+    def __init__(self):
+        super().__init__()
+        self.backbone = nn.Module()
+        self.backbone.layer1 = nn.Sequential(nn.Module())
+        self.backbone.layer1[0].conv = WSConv2d(2, 2, 1, bias=False)
+        self.neck = nn.Module()
+        self.neck.conv = WSConv2d(4, 1, 1, bias=False)
+        with torch.no_grad():
+            self.backbone.layer1[0].conv.weight.copy_(
+                torch.tensor([[1., 3.], [0., 0.0015]]).view(2, 2, 1, 1))
+            self.neck.conv.weight.copy_(
+                torch.tensor([2., 2., 2., 6.]).view(1, 4, 1, 1))
+
+
+class Recorder:
+
+    def __init__(self):
+        self.calls = []
+
+    def add_scalars(self, scalars, step):
+        self.calls.append((step, dict(scalars)))
+
+
+def make(lr, lam, eps=1e-3):
+    model = HandSet().double()
+    wrapper = EpsShiftedL2OptimWrapperConstructor(
+        dict(type='OptimWrapper',
+             optimizer=dict(type='SGD', lr=lr, weight_decay=lam)),
+        dict(eps_l2=dict(eps=eps)))(model)
+    runner = SimpleNamespace(
+        model=model, optim_wrapper=wrapper, iter=0,
+        message_hub=MessageHub.get_instance(f'ws_test_{lr}_{lam}'),
+        visualizer=Recorder())
+    hook = WeightStatsHook(interval=2)
+    hook.before_train(runner)
+    return model, wrapper, runner, hook
+
+
+def run_iter(hook, runner, wrapper, it):
+    runner.iter = it
+    hook.before_train_iter(runner, it)
+    wrapper.step()
+    hook.after_train_iter(runner, it)
+
+
+def test_logs_exact_sigma_and_effective_lr_and_is_silent_between():
+    model, wrapper, runner, hook = make(lr=0.1, lam=0.)
+    for p in model.parameters():
+        p.grad = torch.zeros_like(p)  # λ = 0, zero gradient: weights fixed
+    run_iter(hook, runner, wrapper, 0)
+    assert runner.visualizer.calls == []  # silent between intervals
+    assert runner.message_hub.log_scalars == {}
+    run_iter(hook, runner, wrapper, 1)
+    ((step, stats), ) = runner.visualizer.calls
+    assert step == 2
+    s1, s2 = math.sqrt(2.), 0.0015 / math.sqrt(2.)
+    s_neck = 2.0  # values 2, 2, 2, 6: mean 3, Σ(w-μ)² = 12, n-1 = 3
+    expected = {
+        'ws/backbone.layer1/sigma_min': s2,
+        'ws/backbone.layer1/sigma_median': s2,  # lower median of two
+        'ws/backbone.layer1/sigma_max': s1,
+        'ws/backbone.layer1/near_eps_frac': 0.5,  # |σ - ε| <= 0.1 ε
+        'ws/backbone.layer1/eff_lr_median': 0.1 / s1**2,
+        'ws/neck/sigma_min': s_neck,
+        'ws/neck/sigma_median': s_neck,
+        'ws/neck/sigma_max': s_neck,
+        'ws/neck/near_eps_frac': 0.0,
+        'ws/neck/eff_lr_median': 0.1 / s_neck**2,
+        'ws/backbone.layer1/task_grad_norm': 0.0,
+        'ws/backbone.layer1/reg_grad_norm': 0.0,
+        'ws/neck/task_grad_norm': 0.0,
+        'ws/neck/reg_grad_norm': 0.0,
+    }
+    assert set(stats) == set(expected)
+    for key, value in expected.items():
+        assert stats[key] == pytest.approx(value, rel=1e-6), key
+        assert runner.message_hub.get_scalar(key).current() == \
+            pytest.approx(value, rel=1e-6)
+    # not in the text log line unless asked
+    assert 'train/ws/neck/sigma_min' not in runner.message_hub.log_scalars
+
+
+def test_gradient_norms_are_the_loss_part_and_the_regularizer_part():
+    model, wrapper, runner, hook = make(lr=0., lam=0.5)
+    torch.manual_seed(0)
+    grads = {n: torch.randn_like(p) for n, p in model.named_parameters()}
+    for n, p in model.named_parameters():
+        p.grad = grads[n].clone()
+    run_iter(hook, runner, wrapper, 1)
+    ((_, stats), ) = runner.visualizer.calls
+    bb = 'backbone.layer1.0.conv.weight'
+    w = dict(model.named_parameters())[bb]
+    assert stats['ws/backbone.layer1/task_grad_norm'] == pytest.approx(
+        float(grads[bb].norm()), rel=1e-12)
+    assert stats['ws/backbone.layer1/reg_grad_norm'] == pytest.approx(
+        float(eps_shifted_l2_grad(w, 1e-3, 0.5).norm()), rel=1e-12)
+    # the hook read the gradient before the shift was added to it (SGD's
+    # own weight_decay adds the λ·w part inside its update)
+    assert torch.allclose(w.grad, grads[bb] + eps_shifted_l2_grad(
+        w, 1e-3, 0.5) - 0.5 * w.detach(), rtol=1e-12, atol=1e-15)
+
+
+def test_bad_interval_is_refused():
+    with pytest.raises(ValueError, match='interval'):
+        WeightStatsHook(interval=0)
+
+
+def test_plot_tool_writes_pngs_from_a_real_run(in_toy_root, tmp_path):
+    import sys
+    sys.path.insert(0, TOOLS)
+    import train
+    for name, eps in (('plain', 0.), ('epsl2', 1e-3)):
+        train.build_runner([
+            TOY_MASK_RCNN, '--work-dir', str(in_toy_root / f'wd_{name}'),
+            '--cfg-options', 'train_cfg.max_iters=3',
+            'train_cfg.val_interval=4', 'train_dataloader.batch_size=2',
+            'custom_hooks.0.interval=1', 'default_hooks.checkpoint.interval=4',
+            f'optim_wrapper.paramwise_cfg.eps_l2.eps={eps}',
+            f'visualizer.name=vis_plot_{name}'
+        ]).train()
+    out_dir = tmp_path / 'plots'
+    proc = run_tool([
+        PLOT, str(in_toy_root / 'wd_plain'), str(in_toy_root / 'wd_epsl2'),
+        '--labels', 'plain decay', 'eps-shifted', '--eps', '1e-3',
+        '--out-dir', str(out_dir)
+    ], cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    import matplotlib.image
+    for name in ('sigma.png', 'eff_lr.png'):
+        data = (out_dir / name).read_bytes()
+        assert data[:8] == b'\x89PNG\r\n\x1a\n'
+        image = matplotlib.image.imread(str(out_dir / name))
+        assert image.shape[0] >= 300 and image.shape[1] >= 800
+
+
+def test_plot_tool_names_a_work_dir_without_scalars(tmp_path):
+    (tmp_path / 'empty').mkdir()
+    proc = run_tool([PLOT, str(tmp_path / 'empty')], cwd=ROOT)
+    assert proc.returncode != 0
+    assert 'holds no */vis_data/scalars.json' in proc.stdout
+    proc = run_tool([PLOT, str(tmp_path / 'missing')], cwd=ROOT)
+    assert proc.returncode != 0
+    assert 'work dir not found' in proc.stdout
