@@ -92,6 +92,8 @@ def test_logs_exact_sigma_and_effective_lr_and_is_silent_between():
         'ws/neck/task_grad_norm': 0.0,
         'ws/neck/reg_grad_norm': 0.0,
     }
+    cost = stats.pop('weight_stats_hook/time_s')
+    assert 0 < cost < 1.0
     assert set(stats) == set(expected)
     for key, value in expected.items():
         assert stats[key] == pytest.approx(value, rel=1e-6), key

@@ -50,7 +50,9 @@ class WeightStatsHook(Hook):
     * ``reg_grad_norm``: L2 norm of the regularizer's gradient, ∂R/∂w of the
       ε-shifted L2 for ε-shifted groups, ``weight_decay · w`` otherwise.
 
-    The gradient norms are read in an optimizer step-pre-hook that runs
+    Its own cost on a logged iteration is logged as
+    ``weight_stats_hook/time_s``.  The gradient norms are read in an
+    optimizer step-pre-hook that runs
     before the regularizer touches the gradients; nothing runs between
     intervals.  With ``log_to_console=True`` the values are also put under
     ``train/ws/...`` so the text log line carries them (mmengine's log
@@ -59,6 +61,8 @@ class WeightStatsHook(Hook):
     """
 
     priority = 'NORMAL'  # before LoggerHook (BELOW_NORMAL) reads the hub
+    #: seconds this hook spent on the logged iteration
+    COST_KEY = 'weight_stats_hook/time_s'
 
     def __init__(self,
                  interval: int = 50,
@@ -181,8 +185,10 @@ class WeightStatsHook(Hook):
             runner.message_hub.update_scalar(key, value)
             if self.log_to_console:
                 runner.message_hub.update_scalar(f'train/{key}', value)
-        runner.visualizer.add_scalars(stats, step=runner.iter + 1)
         self.last_cost_s += time.perf_counter() - start
+        stats[self.COST_KEY] = self.last_cost_s
+        runner.message_hub.update_scalar(self.COST_KEY, self.last_cost_s)
+        runner.visualizer.add_scalars(stats, step=runner.iter + 1)
         self._record = False
 
 
