@@ -14,6 +14,15 @@ def machine_line() -> str:
             f'{torch.get_num_threads()} threads')
 
 
+def mmcv_formula(weight: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """mmcv's ``conv_ws_2d`` standardization (without the conv)."""
+    c_in = weight.size(0)
+    weight_flat = weight.view(c_in, -1)
+    mean = weight_flat.mean(dim=1, keepdim=True).view(c_in, 1, 1, 1)
+    std = weight_flat.std(dim=1, keepdim=True).view(c_in, 1, 1, 1)
+    return (weight - mean) / (std + eps)
+
+
 def time_side_by_side(candidates: Dict[str, Callable[[], None]],
                       repeats: int = 7,
                       warmup: int = 2) -> Dict[str, float]:

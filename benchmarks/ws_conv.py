@@ -17,18 +17,10 @@ from mmcv.cnn.bricks.conv_ws import ConvWS2d
 
 sys.path.insert(0, __file__.rsplit('/', 1)[0])
 from common import (MASK_RCNN_GN_WS, build_mmdet_model,  # noqa: E402
-                    machine_line, print_table, time_side_by_side)
+                    machine_line, mmcv_formula, print_table,
+                    time_side_by_side)
 
 from mmdet_eps_l2 import standardize_weight  # noqa: E402
-
-
-def mmcv_formula(weight, eps=1e-5):
-    """mmcv's conv_ws_2d standardization (without the conv)."""
-    c_in = weight.size(0)
-    weight_flat = weight.view(c_in, -1)
-    mean = weight_flat.mean(dim=1, keepdim=True).view(c_in, 1, 1, 1)
-    std = weight_flat.std(dim=1, keepdim=True).view(c_in, 1, 1, 1)
-    return (weight - mean) / (std + eps)
 
 
 def bench_standardization(repeats):
