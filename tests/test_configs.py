@@ -144,6 +144,8 @@ def test_user_config_inherits_the_snippets(tmp_path):
     assert cfg.custom_imports.imports == ['mmdet_eps_l2']
     assert [h['type'] for h in cfg.custom_hooks] == ['WeightStatsHook',
                                                      'RNGStateHook']
+    assert cfg.model.backbone.init_cfg.checkpoint == \
+        'open-mmlab://jhu/resnet50_gn_ws'
     cfg.model.backbone.init_cfg = None
     model = MODELS.build(cfg.model)
     ws = [n for n, m in model.named_modules() if isinstance(m, WSConv2d)]

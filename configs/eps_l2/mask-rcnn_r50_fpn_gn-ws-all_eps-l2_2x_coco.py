@@ -7,22 +7,7 @@ _base_ = [
     '../_base_/gn-ws_convs.py',
     '../_base_/eps-l2_plugin.py',
 ]
-conv_cfg = {{_base_.ws_conv_cfg}}
-norm_cfg = {{_base_.gn_norm_cfg}}
-model = dict(
-    backbone=dict(
-        conv_cfg=conv_cfg,
-        norm_cfg=norm_cfg,
-        init_cfg=dict(
-            type='Pretrained', checkpoint='open-mmlab://jhu/resnet50_gn_ws')),
-    neck=dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg),
-    roi_head=dict(
-        bbox_head=dict(
-            type='Shared4Conv1FCBBoxHead',
-            conv_out_channels=256,
-            conv_cfg=conv_cfg,
-            norm_cfg=norm_cfg),
-        mask_head=dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg)))
+model = {{_base_.gn_ws_mask_rcnn}}  # WSConv2d + GN(32), jhu R-50 GN+WS init
 
 max_epochs = 24
 train_cfg = dict(max_epochs=max_epochs)

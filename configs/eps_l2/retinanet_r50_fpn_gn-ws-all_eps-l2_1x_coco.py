@@ -6,16 +6,7 @@ _base_ = [
     '../_base_/gn-ws_convs.py',
     '../_base_/eps-l2_plugin.py',
 ]
-conv_cfg = {{_base_.ws_conv_cfg}}
-norm_cfg = {{_base_.gn_norm_cfg}}
-model = dict(
-    backbone=dict(
-        conv_cfg=conv_cfg,
-        norm_cfg=norm_cfg,
-        init_cfg=dict(
-            type='Pretrained', checkpoint='open-mmlab://jhu/resnet50_gn_ws')),
-    neck=dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg),
-    bbox_head=dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg))
+model = {{_base_.gn_ws_retinanet}}  # WSConv2d + GN(32), jhu R-50 GN+WS init
 optim_wrapper = dict(
     constructor='EpsShiftedL2OptimWrapperConstructor',
     paramwise_cfg=dict(eps_l2=dict(eps=1e-3)))
