@@ -143,6 +143,15 @@ def test_bad_plugin_settings_are_named_before_training(in_toy_root,
     assert not (tmp_path / 'wd').exists()
 
 
+def test_misspelled_plugin_import_is_named(in_toy_root, tmp_path):
+    out = _train_fails([
+        TOY_MASK_RCNN, '--work-dir', str(tmp_path / 'wd'), '--cfg-options',
+        'custom_imports.imports=[mmdet_eps_12]'
+    ], cwd=in_toy_root)
+    assert "custom_imports: cannot import 'mmdet_eps_12'" in out
+    assert not (tmp_path / 'wd').exists()
+
+
 def test_misspelled_eps_l2_key_is_named(in_toy_root, tmp_path):
     out = _train_fails([
         TOY_MASK_RCNN, '--work-dir', str(tmp_path / 'wd'), '--cfg-options',

@@ -99,7 +99,10 @@ class WeightStatsHook(Hook):
                                               param_group[id(module.weight)]))
 
     def before_train(self, runner) -> None:
-        optimizer = runner.optim_wrapper.optimizer
+        optimizer = getattr(runner.optim_wrapper, 'optimizer', None)
+        if not isinstance(optimizer, torch.optim.Optimizer):
+            raise TypeError('WeightStatsHook needs a single OptimWrapper '
+                            f'(got {type(runner.optim_wrapper).__name__})')
         self._collect(runner.model, optimizer)
         self._handle = optimizer.register_step_pre_hook(self._read_grads)
         # run before the regularizer's own pre-hook, on the loss gradient
