@@ -34,7 +34,6 @@ def build(config):
     cfg.model.backbone.init_cfg = None
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
-    model.init_weights()
     model.train()
     return model, build_optim_wrapper(model, cfg.optim_wrapper)
 

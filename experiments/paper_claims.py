@@ -296,7 +296,10 @@ def main(argv=None):
         '',
         f'`python experiments/paper_claims.py` ({time.time() - start:.0f} s '
         f'on CPU, torch {torch.__version__}). Models: two WSConv2d (ε_ws = 0 '
-        'unless stated) + GroupNorm layers, synthetic data, float64.',
+        'unless stated) + GroupNorm layers, synthetic data, float64. T4 '
+        'uses synthetic scale-invariant gradients (norm G/r, orthogonal to '
+        'w − μ, zero mean): the model its derivation assumes; T6 uses a '
+        'fixed ∂f/∂ŵ and no loss gradient.',
         '',
         '| claim | predicted | measured | verdict |',
         '|---|---|---|---|',
