@@ -8,7 +8,7 @@ import torch.nn as nn
 from mmengine.hooks import Hook
 from mmdet.registry import HOOKS
 
-from ..optim.eps_shifted_l2 import eps_shifted_l2_grad
+from ..optim.eps_shifted_l2 import eps_shifted_l2_grad, shift_lambda
 from ..optim.ws_modules import is_ws_conv
 
 
@@ -139,9 +139,8 @@ class WeightStatsHook(Hook):
     @staticmethod
     def _reg_grad(p: torch.Tensor, group: dict) -> torch.Tensor:
         if 'eps_l2_eps' in group:
-            lam = group['weight_decay'] if group['eps_l2_fused'] \
-                else group['eps_l2_weight_decay']
-            return eps_shifted_l2_grad(p, group['eps_l2_eps'], lam)
+            return eps_shifted_l2_grad(p, group['eps_l2_eps'],
+                                       shift_lambda(group))
         return p.detach() * group.get('weight_decay', 0.)
 
     def _eps_of(self, group: dict) -> Optional[float]:

@@ -69,6 +69,13 @@ def native_decay_mode(optimizer_type: str, optimizer_cfg: dict) -> Optional[str]
     return None
 
 
+def shift_lambda(group: dict) -> float:
+    """The λ of the shift of an ε-shifted parameter group: the group's
+    ``weight_decay`` when fused, else ``eps_l2_weight_decay``."""
+    return group['weight_decay'] if group['eps_l2_fused'] \
+        else group['eps_l2_weight_decay']
+
+
 def shift_coefficients(weight: torch.Tensor, eps: float, lam_eps: float,
                        lam_plain: float = 0.) -> Tuple[torch.Tensor,
                                                        torch.Tensor]:
@@ -134,7 +141,7 @@ class EpsShiftedL2StepHook:
         eps = group['eps_l2_eps']
         fused = group['eps_l2_fused']
         coupled = group['eps_l2_mode'] == 'coupled'
-        lam = group['weight_decay'] if fused else group['eps_l2_weight_decay']
+        lam = shift_lambda(group)
         if lam == 0 or (fused and eps == 0):
             return  # nothing beyond what the optimizer itself does
         # the λ·w part is the optimizer's own weight decay when fused

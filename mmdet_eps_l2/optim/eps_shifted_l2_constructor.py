@@ -1,7 +1,6 @@
 """``EpsShiftedL2OptimWrapperConstructor``: the ε-shifted L2 regularizer for
 the weights of weight-standardized convs, stock rules for everything else."""
 import contextlib
-import inspect
 import logging
 from typing import Dict, List, Tuple
 
@@ -10,11 +9,11 @@ import torch.nn as nn
 from mmengine.dist import get_rank
 from mmengine.logging import MMLogger, print_log
 from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapper
-from mmengine.registry import OPTIM_WRAPPERS, OPTIMIZERS
 from mmdet.registry import OPTIM_WRAPPER_CONSTRUCTORS
 
 from ..ops import check_eps
-from .eps_shifted_l2 import MODES, EpsShiftedL2StepHook, native_decay_mode
+from .eps_shifted_l2 import (MODES, EpsShiftedL2StepHook, native_decay_mode,
+                             shift_lambda)
 from .ws_modules import eps_shift_weights
 
 EPS_L2_KEYS = ('eps', 'weight_decay', 'mode', 'allow_no_ws_conv')
@@ -92,9 +91,9 @@ class EpsShiftedL2OptimWrapperConstructor(DefaultOptimWrapperConstructor):
 
     def __init__(self, optim_wrapper_cfg: dict, paramwise_cfg=None):
         super().__init__(optim_wrapper_cfg, paramwise_cfg)
-        self.paramwise_cfg = dict(self.paramwise_cfg)
-        eps_cfg = self.paramwise_cfg.pop('eps_l2', None)
-        self.eps_l2 = self._parse_eps_l2(eps_cfg)
+        # ``eps_l2`` stays in paramwise_cfg: the stock rules ignore it, and a
+        # non-empty paramwise_cfg sends the stock __call__ to add_params
+        self.eps_l2 = self._parse_eps_l2(self.paramwise_cfg.get('eps_l2'))
 
     # ------------------------------------------------------------------ cfg
     def _parse_eps_l2(self, cfg) -> dict:
@@ -195,26 +194,25 @@ class EpsShiftedL2OptimWrapperConstructor(DefaultOptimWrapperConstructor):
         return list(merged.values())
 
     # ---------------------------------------------------------------- build
-    def __call__(self, model: nn.Module) -> OptimWrapper:
-        if hasattr(model, 'module'):
-            model = model.module
-        groups = self.build_param_groups(model)
-        optimizer_cfg = self.optimizer_cfg.copy()
-        optimizer_cls = optimizer_cfg['type']
-        if isinstance(optimizer_cls, str):
-            with OPTIMIZERS.switch_scope_and_registry(None) as registry:
-                optimizer_cls = registry.get(optimizer_cls)
-        first_arg = next(iter(inspect.signature(optimizer_cls).parameters))
-        optimizer_cfg[first_arg] = groups
-        optimizer = OPTIMIZERS.build(optimizer_cfg)
-        optimizer.register_step_pre_hook(EpsShiftedL2StepHook())
-        self._log_summary(model, optimizer)
-        return self._build_wrapper(optimizer)
+    def add_params(self,
+                   params: List[dict],
+                   module: nn.Module,
+                   prefix: str = '',
+                   is_dcn_module=None) -> None:
+        """Called by the stock ``__call__`` on the whole model: add the
+        merged groups of :meth:`build_param_groups`.  The stock traversal's
+        recursive calls (non-empty ``prefix``) keep the stock behaviour."""
+        if prefix:
+            super().add_params(params, module, prefix, is_dcn_module)
+        else:
+            params.extend(self.build_param_groups(module))
 
-    def _build_wrapper(self, optimizer: torch.optim.Optimizer) -> OptimWrapper:
-        cfg = self.optim_wrapper_cfg.copy()
-        cfg.setdefault('type', 'OptimWrapper')
-        return OPTIM_WRAPPERS.build(cfg, default_args=dict(optimizer=optimizer))
+    def __call__(self, model: nn.Module) -> OptimWrapper:
+        optim_wrapper = super().__call__(model)
+        optimizer = optim_wrapper.optimizer
+        optimizer.register_step_pre_hook(EpsShiftedL2StepHook())
+        self._log_summary(getattr(model, 'module', model), optimizer)
+        return optim_wrapper
 
     def _log_summary(self, model: nn.Module,
                      optimizer: torch.optim.Optimizer) -> None:
@@ -232,9 +230,8 @@ def format_group_table(optimizer: torch.optim.Optimizer,
              'first parameter')]
     for i, g in enumerate(optimizer.param_groups):
         if 'eps_l2_eps' in g:
-            lam = g['weight_decay'] if g['eps_l2_fused'] \
-                else g['eps_l2_weight_decay']
-            shift = f"eps={g['eps_l2_eps']:g} lambda={lam:g} {g['eps_l2_mode']}"
+            shift = (f"eps={g['eps_l2_eps']:g} lambda={shift_lambda(g):g} "
+                     f"{g['eps_l2_mode']}")
             wd = 0.
         else:
             shift = '-'
