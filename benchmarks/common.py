@@ -25,30 +25,58 @@ def mmcv_formula(weight: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
 
 def time_side_by_side(candidates: Dict[str, Callable[[], None]],
                       repeats: int = 7,
-                      warmup: int = 2) -> Dict[str, float]:
-    """Median seconds per call, candidates alternated A/B/C, A/B/C, ..."""
+                      warmup: int = 2,
+                      sync: Callable[[], None] = lambda: None
+                      ) -> Dict[str, float]:
+    """Median seconds per call, candidates alternated A/B/C, A/B/C, ...
+
+    ``sync`` runs before each clock read (e.g. ``torch.cuda.synchronize``).
+    """
     for fn in candidates.values():
         for _ in range(warmup):
             fn()
     samples: Dict[str, List[float]] = {name: [] for name in candidates}
     for _ in range(repeats):
         for name, fn in candidates.items():
+            sync()
             start = time.perf_counter()
             fn()
+            sync()
             samples[name].append(time.perf_counter() - start)
     return {name: statistics.median(s) for name, s in samples.items()}
 
 
-def build_mmdet_model(config: str, ws_type: str = None):
-    """A model of an mmdet config with init off; conv_cfg type replaced."""
+def standardize_step(fn: Callable, weights: List[torch.Tensor],
+                     grads: List[torch.Tensor]) -> Callable[[], None]:
+    """One forward + backward of ``fn`` over every weight, every output
+    alive until the backward (as in a training iteration)."""
+
+    def step():
+        outs = [fn(w) for w in weights]
+        torch.autograd.backward(outs, grads)
+        for w in weights:
+            w.grad = None
+
+    return step
+
+
+def load_mmdet_config(config: str):
+    """The config (``mmdet::`` resolved) in the mmdet scope, with the
+    plugin registered and the pretrained backbone init off."""
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
     import mmdet_eps_l2  # noqa: F401
-    from mmdet.registry import MODELS
     init_default_scope('mmdet')
     cfg = Config.fromfile(resolve_config(config))
     cfg.model.backbone.init_cfg = None
+    return cfg
+
+
+def build_mmdet_model(config: str, ws_type: str = None):
+    """A model of an mmdet config with init off; conv_cfg type replaced."""
+    from mmdet.registry import MODELS
+    cfg = load_mmdet_config(config)
     model_cfg = cfg.model.to_dict() if hasattr(cfg.model, 'to_dict') \
         else dict(cfg.model)
     if ws_type is not None:

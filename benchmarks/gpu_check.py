@@ -22,9 +22,7 @@ import argparse
 import importlib
 import json
 import os.path as osp
-import statistics
 import sys
-import time
 import types
 
 import torch
@@ -50,7 +48,8 @@ def load_pure_torch_parts():
 
 OPS, EPS_L2 = load_pure_torch_parts()
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from common import mmcv_formula  # noqa: E402  (pure torch)
+from common import (mmcv_formula, standardize_step,  # noqa: E402
+                    time_side_by_side)  # (pure torch)
 
 
 def sync(device):
@@ -59,19 +58,8 @@ def sync(device):
 
 
 def timed(candidates, device, repeats, warmup=2):
-    for fn in candidates.values():
-        for _ in range(warmup):
-            fn()
-    sync(device)
-    samples = {k: [] for k in candidates}
-    for _ in range(repeats):
-        for k, fn in candidates.items():
-            sync(device)
-            start = time.perf_counter()
-            fn()
-            sync(device)
-            samples[k].append(time.perf_counter() - start)
-    return {k: statistics.median(v) for k, v in samples.items()}
+    return time_side_by_side(candidates, repeats, warmup,
+                             sync=lambda: sync(device))
 
 
 # ------------------------------------------------------------- the shapes
@@ -102,16 +90,10 @@ def check_standardize(device, tiny, repeats):
                for s in shapes]
     grads = [torch.randn(s, device=device) for s in shapes]
 
-    def fwd_bwd(fn):
-        def step():
-            outs = [fn(w) for w in weights]
-            torch.autograd.backward(outs, grads)
-            for w in weights:
-                w.grad = None
-        return step
-
-    t = timed({'ours': fwd_bwd(lambda w: OPS.standardize_weight(w, 1e-5)),
-               'mmcv': fwd_bwd(mmcv_formula)}, device, repeats)
+    t = timed({'ours': standardize_step(
+        lambda w: OPS.standardize_weight(w, 1e-5), weights, grads),
+               'mmcv': standardize_step(mmcv_formula, weights, grads)},
+              device, repeats)
     # exactness on this device, float32
     w = weights[5].detach().clone()
     err = float((OPS.standardize_weight(w, 1e-5) - mmcv_formula(w)).abs()

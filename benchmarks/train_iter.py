@@ -12,13 +12,11 @@ import os.path as osp
 import sys
 
 import torch
-from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
-from mmengine.registry import init_default_scope
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from common import (machine_line, print_table, resolve_config,  # noqa: E402
-                    time_side_by_side)
+from common import (load_mmdet_config, machine_line,  # noqa: E402
+                    print_table, time_side_by_side)
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 OURS = osp.join(ROOT, 'configs', 'eps_l2',
@@ -27,11 +25,8 @@ STOCK = 'mmdet::gn+ws/mask-rcnn_r50_fpn_gn-ws-all_2x_coco.py'
 
 
 def build(config):
-    import mmdet_eps_l2  # noqa: F401
     from mmdet.registry import MODELS
-    init_default_scope('mmdet')
-    cfg = Config.fromfile(resolve_config(config))
-    cfg.model.backbone.init_cfg = None
+    cfg = load_mmdet_config(config)
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
     model.train()

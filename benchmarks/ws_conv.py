@@ -18,7 +18,7 @@ from mmcv.cnn.bricks.conv_ws import ConvWS2d
 sys.path.insert(0, __file__.rsplit('/', 1)[0])
 from common import (MASK_RCNN_GN_WS, build_mmdet_model,  # noqa: E402
                     machine_line, mmcv_formula, print_table,
-                    time_side_by_side)
+                    standardize_step, time_side_by_side)
 
 from mmdet_eps_l2 import standardize_weight  # noqa: E402
 
@@ -39,20 +39,12 @@ def bench_standardization(repeats):
                 outs = [fn(w) for w in weights]  # noqa: F841
         return step
 
-    def forward_backward(fn):
-        def step():
-            outs = [fn(w) for w in weights]
-            torch.autograd.backward(outs, grads)
-            for w in weights:
-                w.grad = None
-        return step
-
     times = time_side_by_side(
         {
             'ours fwd': forward(standardize_weight),
             'mmcv fwd': forward(mmcv_formula),
-            'ours': forward_backward(standardize_weight),
-            'mmcv': forward_backward(mmcv_formula),
+            'ours': standardize_step(standardize_weight, weights, grads),
+            'mmcv': standardize_step(mmcv_formula, weights, grads),
         },
         repeats=repeats)
     return len(weights), sum(w.numel() for w in weights), times
