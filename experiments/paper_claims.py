@@ -105,7 +105,6 @@ def t3_effective_lr(lr=1e-3):
         with torch.no_grad():
             w.mul_(scale)
         flat = w.detach().reshape(w.shape[0], -1).clone()
-        n = flat.shape[1]
         mu, sigma = flat.mean(1, keepdim=True), flat.std(1, keepdim=True)
         w_hat = (flat - mu) / sigma
         # gradient w.r.t. ŵ through a leaf copy of the standardized weight

@@ -5,7 +5,6 @@ import os.path as osp
 import socket
 import subprocess
 
-import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp

@@ -5,7 +5,6 @@ import copy
 import pytest
 import torch
 import torch.nn as nn
-from mmengine.optim import OptimWrapper
 from mmcv.cnn.bricks.conv_ws import ConvWS2d
 
 from mmdet_eps_l2 import (EpsShiftedL2OptimWrapperConstructor, WSConv2d,

@@ -3,7 +3,6 @@ own train tool, resume, checkpoint loading, test tool, bad input."""
 import os.path as osp
 import sys
 
-import pytest
 import torch
 
 from helpers.toy import (TOOLS, TOY_MASK_RCNN, TOY_RETINANET, run_tool,
