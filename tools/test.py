@@ -12,7 +12,8 @@ import os
 import os.path as osp
 import sys
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
+from train import load_config  # tools/train.py, beside this file
 
 
 def parse_args(argv=None):
@@ -39,15 +40,7 @@ def main(argv=None) -> int:
             sys.exit(f'test: {what} file not found: {path}')
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
         sys.exit(f'test: --out must be a .pkl file, got {args.out}')
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    cfg = load_config(args)
     cfg.load_from = args.checkpoint
 
     import mmdet_eps_l2  # noqa: F401

@@ -38,9 +38,10 @@ def parse_args(argv=None):
     return args
 
 
-def build_cfg(args) -> Config:
-    if not osp.isfile(args.config):
-        sys.exit(f'train: config file not found: {args.config}')
+def load_config(args) -> Config:
+    """The config with ``--launcher``, ``--cfg-options`` and ``--work-dir``
+    applied (default work dir: ``./work_dirs/<config name>``), as mmdet's
+    tools do; shared by train.py and test.py."""
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
@@ -50,6 +51,13 @@ def build_cfg(args) -> Config:
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
+    return cfg
+
+
+def build_cfg(args) -> Config:
+    if not osp.isfile(args.config):
+        sys.exit(f'train: config file not found: {args.config}')
+    cfg = load_config(args)
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.loss_scale = 'dynamic'
