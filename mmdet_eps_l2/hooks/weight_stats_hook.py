@@ -8,6 +8,7 @@ import torch.nn as nn
 from mmengine.hooks import Hook
 from mmdet.registry import HOOKS
 
+from ..ops import filter_mean_std
 from ..optim.eps_shifted_l2 import eps_shifted_l2_grad, shift_lambda
 from ..optim.ws_modules import is_ws_conv
 
@@ -153,7 +154,7 @@ class WeightStatsHook(Hook):
             for layer_group, entries in self._tracked.items():
                 sigmas, eff_lrs, near = [], [], []
                 for p, group in entries:
-                    sigma = torch.std(p.detach().double(), dim=(1, 2, 3))
+                    sigma = filter_mean_std(p.detach())[1].flatten()
                     sigmas.append(sigma)
                     lr = group['lr']
                     eff_lrs.append(float(lr) / sigma.clamp_min(1e-30)**2)

@@ -48,17 +48,20 @@ def _stats_dtype(dtype: torch.dtype) -> torch.dtype:
     return torch.float64 if dtype == torch.float64 else torch.float32
 
 
-def filter_moments(w: torch.Tensor):
-    """Per-filter sum and sum of squares, accumulated in float64.
+def filter_mean_std(w: torch.Tensor):
+    """Per-filter mean and **unbiased** std, float64, shape (C_out, 1, 1, 1).
 
-    Two read-only reductions over ``w`` (no temporary the size of ``w``);
-    float64 accumulation keeps ``Σw² - (Σw)²/n`` exact enough even for
-    filters whose mean is large against their spread.
+    From two read-only reductions over ``w`` (Σw and Σw², no temporary the
+    size of ``w``); float64 accumulation keeps ``Σw² - (Σw)²/n`` exact
+    enough even for filters whose mean is large against their spread.
     """
+    n = w[0].numel()
     total = w.sum(dim=_FILTER_DIMS, keepdim=True, dtype=torch.float64)
     norm = torch.linalg.vector_norm(
         w, dim=_FILTER_DIMS, keepdim=True, dtype=torch.float64)
-    return total, norm * norm
+    mean = total / n
+    std = ((norm * norm - total * mean).clamp_min(0) / (n - 1)).sqrt()
+    return mean, std
 
 
 def _filter_dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -77,10 +80,7 @@ class _StandardizeUnbiased(torch.autograd.Function):
     @staticmethod
     def forward(ctx, weight: torch.Tensor, eps: float) -> torch.Tensor:
         w = weight.to(_stats_dtype(weight.dtype))
-        n = w[0].numel()
-        total, sq_sum = filter_moments(w)
-        mean = total / n
-        std = ((sq_sum - total * mean).clamp_min(0) / (n - 1)).sqrt()
+        mean, std = filter_mean_std(w)
         inv = 1.0 / (std + eps)
         # (w - μ) * inv  ==  w * inv + (-μ * inv): one full-size pass.
         out = torch.addcmul((-mean * inv).to(w.dtype), w, inv.to(w.dtype))

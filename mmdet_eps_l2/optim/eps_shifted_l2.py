@@ -47,7 +47,7 @@ from typing import Optional, Tuple
 
 import torch
 
-from ..ops import filter_moments
+from ..ops import filter_mean_std
 
 MODES = ('coupled', 'decoupled')
 
@@ -87,10 +87,7 @@ def shift_coefficients(weight: torch.Tensor, eps: float, lam_eps: float,
     not needed: only two read-only reductions touch the weight).  A constant
     filter (σ = 0) has ŵ = 0.
     """
-    n = weight[0].numel()
-    total, sq_sum = filter_moments(weight.detach())
-    mean = total / n
-    sigma = ((sq_sum - total * mean).clamp_min(0) / (n - 1)).sqrt()
+    mean, sigma = filter_mean_std(weight.detach())
     inv_sigma = torch.where(sigma > 0, 1.0 / sigma, torch.zeros_like(sigma))
     alpha = lam_plain - (lam_eps * eps) * inv_sigma
     beta = (lam_eps * eps) * mean * inv_sigma
