@@ -2,7 +2,7 @@
 # Both build the environment in .venv first (fast when it is already there).
 PY := .venv/bin/python
 
-.PHONY: install test demo bench clean-data
+.PHONY: install test demo bench gpu-kit clean-data
 
 install:
 	bash tools/install_env.sh
@@ -15,6 +15,10 @@ demo: install
 
 bench: install
 	$(PY) benchmarks/run_all.py
+
+# wheels + mmcv source for a bare, offline GPU machine (Python 3.12)
+gpu-kit:
+	bash tools/make_gpu_kit.sh
 
 clean-data:
 	rm -rf data/toy_coco work_dirs/demo

@@ -7,15 +7,24 @@ Builds the model of CONFIG, loads CHECKPOINT, replaces every WS conv
 weight, and saves the state dict to OUT.pth.  ``--out-config`` writes the
 matching config with plain convs and without this plugin, so the exported
 detector runs with stock mmdet/mmcv (e.g. mmdet's ``tools/test.py``).
+
+The checkpoint must match the model of CONFIG exactly: a missing,
+unexpected or mis-shaped key stops the tool (the message counts them and
+names the first few) before anything is written, since an export with
+random weights would look fine.  ``--allow-partial`` loads the keys that
+match and exports anyway, listing what it skipped.
 """
 import argparse
 import os.path as osp
 import sys
 
 import torch
+from mmdet_eps_l2.utils.quiet import silence_known_noise
 from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
+from mmengine.runner import CheckpointLoader
+
+silence_known_noise()  # before mmengine reads any config
 
 
 def parse_args(argv=None):
@@ -24,6 +33,10 @@ def parse_args(argv=None):
     parser.add_argument('checkpoint')
     parser.add_argument('out', help='output checkpoint (.pth)')
     parser.add_argument('--out-config', help='write a plugin-free config')
+    parser.add_argument(
+        '--allow-partial', action='store_true',
+        help='export even when the checkpoint does not match the model '
+        'exactly (the keys that do not match keep their initial values)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args(argv)
 
@@ -39,8 +52,23 @@ def main(argv=None) -> int:
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmdet'))
+    from mmdet_eps_l2.utils import checkpoint_state_dict, match_state_dict
     model = MODELS.build(cfg.model)
-    load_checkpoint(model, args.checkpoint, map_location='cpu')
+    state_dict = checkpoint_state_dict(
+        CheckpointLoader.load_checkpoint(args.checkpoint, map_location='cpu'))
+    match = match_state_dict(model, state_dict)
+    if not match.exact:
+        if not args.allow_partial:
+            sys.exit(f'fold_ws: {args.checkpoint} does not match the model '
+                     f'of {args.config}; nothing written:\n'
+                     f'{match.describe()}\n'
+                     'Use the checkpoint of this config, or --allow-partial '
+                     'to export anyway.')
+        print(f'fold_ws: --allow-partial: loading only the matching keys\n'
+              f'{match.describe()}')
+        skip = {k for k, _, _ in match.mismatched}
+        state_dict = {k: v for k, v in state_dict.items() if k not in skip}
+    model.load_state_dict(state_dict, strict=False)
     folded = mmdet_eps_l2.fold_ws_convs(model)
     if folded == 0:
         sys.exit(f'fold_ws: {args.config} has no WS conv to fold')

@@ -12,8 +12,11 @@ import os
 import os.path as osp
 import sys
 
+from mmdet_eps_l2.utils.quiet import silence_known_noise
 from mmengine.config import DictAction
 from train import load_config  # tools/train.py, beside this file
+
+silence_known_noise()  # before mmengine reads any config
 
 
 def parse_args(argv=None):
@@ -25,6 +28,14 @@ def parse_args(argv=None):
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm',
                                                'mpi'], default='none')
+    parser.add_argument(
+        '--verbose-log', action='store_true',
+        help="keep mmengine's hook-order table and deprecation notes in "
+        'the log (dropped by default)')
+    parser.add_argument(
+        '--no-data-check', action='store_true',
+        help='do not read the annotation files before training (their '
+        'paths are still checked)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
@@ -45,18 +56,32 @@ def main(argv=None) -> int:
 
     import mmdet_eps_l2  # noqa: F401
     from mmdet_eps_l2.utils import (ConfigCheckError, check_config,
-                                    prepare_cpu_distributed)
+                                    check_launcher, prepare_cpu_distributed)
     from mmengine.registry import init_default_scope
     from mmengine.runner import Runner
     from mmdet.registry import RUNNERS
 
     init_default_scope(cfg.get('default_scope', 'mmdet'))
+    if not args.verbose_log:
+        from mmdet_eps_l2.utils.quiet import quiet_runner_logs
+        quiet_runner_logs()
     try:
-        check_config(cfg, splits=('test_dataloader', 'test_evaluator'))
+        notes = check_config(cfg, splits=('test_dataloader',
+                                          'test_evaluator'),
+                             inspect_data=not args.no_data_check)
     except ConfigCheckError as e:
         sys.exit(f'test: {args.config}: {e}')
-    prepare_cpu_distributed(cfg, args.launcher)
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
+    for note in notes:
+        print(f'test: note: {note}', file=sys.stderr)
+    try:
+        check_launcher(args.launcher)
+        prepare_cpu_distributed(cfg, args.launcher)
+    except RuntimeError as e:
+        sys.exit(f'test: {e}')
+    # checked above: CheckedRunner (the plugin's runner_type) would only
+    # check again
+    runner = Runner.from_cfg(cfg) \
+        if cfg.get('runner_type', 'CheckedRunner') == 'CheckedRunner' \
         else RUNNERS.build(cfg)
     if args.out is not None:
         from mmdet.evaluation import DumpDetResults

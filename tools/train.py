@@ -12,7 +12,10 @@ import os
 import os.path as osp
 import sys
 
+from mmdet_eps_l2.utils.quiet import silence_known_noise
 from mmengine.config import Config, DictAction
+
+silence_known_noise()  # before mmengine reads any config
 
 
 def parse_args(argv=None):
@@ -31,6 +34,14 @@ def parse_args(argv=None):
                         help='override settings, key=value')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm',
                                                'mpi'], default='none')
+    parser.add_argument(
+        '--verbose-log', action='store_true',
+        help="keep mmengine's hook-order table and deprecation notes in "
+        'the log (dropped by default)')
+    parser.add_argument(
+        '--no-data-check', action='store_true',
+        help='do not read the annotation files before training (their '
+        'paths are still checked)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
@@ -41,11 +52,17 @@ def parse_args(argv=None):
 def load_config(args) -> Config:
     """The config with ``--launcher``, ``--cfg-options`` and ``--work-dir``
     applied (default work dir: ``./work_dirs/<config name>``), as mmdet's
-    tools do; shared by train.py and test.py."""
+    tools do; shared by train.py and test.py.  ``--cfg-options
+    data_root=DIR`` moves every dataset and evaluator of the config to DIR
+    (:func:`mmdet_eps_l2.utils.retarget_data_root`)."""
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
+        old_root = cfg.get('data_root')
         cfg.merge_from_dict(args.cfg_options)
+        if 'data_root' in args.cfg_options and isinstance(old_root, str):
+            from mmdet_eps_l2.utils.data_root import retarget_data_root
+            retarget_data_root(cfg, old_root, cfg.data_root)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
@@ -86,20 +103,31 @@ def build_runner(argv=None):
 
     import mmdet_eps_l2  # noqa: F401  registers the plugin
     from mmdet_eps_l2.utils import (ConfigCheckError, check_config,
-                                    prepare_cpu_distributed)
+                                    check_launcher, prepare_cpu_distributed)
     from mmengine.registry import RUNNERS, init_default_scope
     from mmengine.runner import Runner
     from mmdet.utils import setup_cache_size_limit_of_dynamo
 
     init_default_scope(cfg.get('default_scope', 'mmdet'))
+    if not args.verbose_log:
+        from mmdet_eps_l2.utils.quiet import quiet_runner_logs
+        quiet_runner_logs()
     try:
-        check_config(cfg)
+        notes = check_config(cfg, inspect_data=not args.no_data_check)
     except ConfigCheckError as e:
         sys.exit(f'train: {args.config}: {e}')
+    for note in notes:
+        print(f'train: note: {note}', file=sys.stderr)
     setup_cache_size_limit_of_dynamo()
-    prepare_cpu_distributed(cfg, args.launcher)
+    try:
+        check_launcher(args.launcher)
+        prepare_cpu_distributed(cfg, args.launcher)
+    except RuntimeError as e:
+        sys.exit(f'train: {e}')
 
-    if 'runner_type' not in cfg:
+    # checked above: CheckedRunner (the plugin's runner_type) would only
+    # check again
+    if cfg.get('runner_type', 'CheckedRunner') == 'CheckedRunner':
         return Runner.from_cfg(cfg)
     return RUNNERS.build(cfg)
 

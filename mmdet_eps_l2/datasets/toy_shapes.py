@@ -12,7 +12,7 @@ import json
 import math
 import os
 import os.path as osp
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -38,19 +38,21 @@ def _overlaps(box, boxes, margin=2.0) -> bool:
                and y0 < b[3] + margin and b[1] < y1 + margin for b in boxes)
 
 
-def _make_image(rng: np.random.RandomState, size: int,
-                max_objects: int) -> Tuple[np.ndarray, List[Dict]]:
+def _make_image(rng: np.random.RandomState, width: int, height: int,
+                max_objects: int,
+                kinds: Sequence[str]) -> Tuple[np.ndarray, List[Dict]]:
     base = rng.randint(0, 80, size=3)
     image = np.clip(
-        base[None, None, :] + rng.randint(0, 40, size=(size, size, 3)), 0,
+        base[None, None, :] + rng.randint(0, 40, size=(height, width, 3)), 0,
         255).astype(np.uint8)
     objects, boxes = [], []
     for _ in range(rng.randint(1, max_objects + 1)):
         for _attempt in range(20):
-            label = rng.randint(len(CLASSES))
-            r = rng.uniform(0.1, 0.22) * size
-            cx, cy = rng.uniform(r + 1, size - r - 1, size=2)
-            poly = _polygon(CLASSES[label], cx, cy, r,
+            label = rng.randint(len(kinds))
+            r = rng.uniform(0.1, 0.22) * min(width, height)
+            cx, cy = rng.uniform([r + 1, r + 1],
+                                 [width - r - 1, height - r - 1])
+            poly = _polygon(kinds[label], cx, cy, r,
                             rng.uniform(0, 2 * math.pi))
             box = (poly[:, 0].min(), poly[:, 1].min(), poly[:, 0].max(),
                    poly[:, 1].max())
@@ -65,11 +67,11 @@ def _make_image(rng: np.random.RandomState, size: int,
     return image, objects
 
 
-def _annotation(obj: Dict, ann_id: int, image_id: int,
-                size: int) -> Dict:
+def _annotation(obj: Dict, ann_id: int, image_id: int, width: int,
+                height: int) -> Dict:
     poly = obj['polygon']
     flat = [float(round(v, 2)) for v in poly.reshape(-1)]
-    rle = mask_utils.frPyObjects([flat], size, size)
+    rle = mask_utils.frPyObjects([flat], height, width)
     area = float(mask_utils.area(mask_utils.merge(rle)))
     x0, y0 = poly.min(0)
     x1, y1 = poly.max(0)
@@ -86,17 +88,35 @@ def _annotation(obj: Dict, ann_id: int, image_id: int,
 def generate_toy_coco(out_dir: str,
                       num_train: int = 400,
                       num_val: int = 100,
-                      image_size: int = 128,
+                      image_size: Union[int, Tuple[int, int]] = 128,
                       max_objects: int = 3,
-                      seed: int = 0) -> Dict[str, str]:
-    """Write the data set; return the paths of the two annotation files."""
+                      seed: int = 0,
+                      classes: Optional[Dict[str, str]] = None,
+                      with_info: bool = True) -> Dict[str, str]:
+    """Write the data set; return the paths of the two annotation files.
+
+    Args:
+        image_size: side of square images, or ``(width, height)``.
+        classes: category name -> shape drawn for it (``'square'``,
+            ``'circle'`` or ``'triangle'``), in category-id order; default
+            the three shapes under their own names.
+        with_info: write the top-level ``"info"`` (many converters don't).
+    """
     if num_train < 1 or num_val < 1:
         raise ValueError('num_train and num_val must be >= 1')
-    if image_size < 32:
+    width, height = (image_size, image_size) if isinstance(
+        image_size, int) else tuple(image_size)
+    if min(width, height) < 32:
         raise ValueError(f'image_size must be >= 32, got {image_size}')
+    classes = dict(classes or {c: c for c in CLASSES})
+    unknown = sorted(set(classes.values()) - set(CLASSES))
+    if unknown:
+        raise ValueError(f'classes: unknown shapes {unknown}; '
+                         f'shapes are {list(CLASSES)}')
+    kinds = list(classes.values())
     rng = np.random.RandomState(seed)
     categories = [dict(id=i + 1, name=n, supercategory='shape')
-                  for i, n in enumerate(CLASSES)]
+                  for i, n in enumerate(classes)]
     os.makedirs(osp.join(out_dir, 'annotations'), exist_ok=True)
     written = {}
     ann_id = 1
@@ -104,23 +124,26 @@ def generate_toy_coco(out_dir: str,
         os.makedirs(osp.join(out_dir, split), exist_ok=True)
         images, annotations = [], []
         for image_id in range(1, count + 1):
-            image, objects = _make_image(rng, image_size, max_objects)
+            image, objects = _make_image(rng, width, height, max_objects,
+                                         kinds)
             file_name = f'{image_id:06d}.png'
             cv2.imwrite(osp.join(out_dir, split, file_name), image)
             images.append(dict(id=image_id, file_name=file_name,
-                               width=image_size, height=image_size))
+                               width=width, height=height))
             for obj in objects:
                 annotations.append(
-                    _annotation(obj, ann_id, image_id, image_size))
+                    _annotation(obj, ann_id, image_id, width, height))
                 ann_id += 1
+        data = dict(info=dict(description=f'toy shapes {split}',
+                              version='1.0'),
+                    licenses=[],
+                    images=images,
+                    annotations=annotations,
+                    categories=categories)
+        if not with_info:
+            del data['info']
         path = osp.join(out_dir, 'annotations', f'instances_{split}.json')
         with open(path, 'w') as f:
-            json.dump(
-                dict(info=dict(description=f'toy shapes {split}',
-                               version='1.0'),
-                     licenses=[],
-                     images=images,
-                     annotations=annotations,
-                     categories=categories), f)
+            json.dump(data, f)
         written[split] = path
     return written

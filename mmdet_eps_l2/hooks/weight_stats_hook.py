@@ -55,10 +55,11 @@ class WeightStatsHook(Hook):
     ``weight_stats_hook/time_s``.  The gradient norms are read in an
     optimizer step-pre-hook that runs
     before the regularizer touches the gradients; nothing runs between
-    intervals.  With ``log_to_console=True`` the values are also put under
-    ``train/ws/...`` so the text log line carries them (mmengine's log
-    processor shows them at the LoggerHook's iterations; the names avoid
-    the substring ``loss`` so it reports the current value, not a mean).
+    intervals.  With ``log_to_console=True`` the hook also writes them to
+    the text log, one line per layer group at its own interval (not through
+    mmengine's log processor, whose ``mean_pattern`` would average the
+    ``*grad_norm`` values over its window, and whose JSON record would hold
+    every value a second time).
     """
 
     priority = 'NORMAL'  # before LoggerHook (BELOW_NORMAL) reads the hub
@@ -178,6 +179,25 @@ class WeightStatsHook(Hook):
                     stats[f'{key}/reg_grad_norm'] = reg**0.5
         return stats
 
+    def format_stats(self, stats: Dict[str, float], step: int) -> List[str]:
+        """One text line per layer group of :meth:`compute_stats`."""
+        by_group: Dict[str, Dict[str, float]] = OrderedDict()
+        for key, value in stats.items():
+            group, name = key[len(self.prefix) + 1:].rsplit('/', 1)
+            by_group.setdefault(group, {})[name] = value
+        lines = []
+        for group, s in by_group.items():
+            line = (f'{self.prefix} iter {step} {group}: sigma '
+                    f"{s['sigma_median']:.4g} [{s['sigma_min']:.4g}, "
+                    f"{s['sigma_max']:.4g}]  eff_lr {s['eff_lr_median']:.4g}")
+            if 'near_eps_frac' in s:
+                line += f"  near_eps {s['near_eps_frac']:.3f}"
+            if 'task_grad_norm' in s:
+                line += (f"  task_grad {s['task_grad_norm']:.4g}  reg_grad "
+                         f"{s['reg_grad_norm']:.4g}")
+            lines.append(line)
+        return lines
+
     def after_train_iter(self, runner, batch_idx: int, data_batch=None,
                          outputs=None) -> None:
         if not self._record:
@@ -186,8 +206,9 @@ class WeightStatsHook(Hook):
         stats = self.compute_stats()
         for key, value in stats.items():
             runner.message_hub.update_scalar(key, value)
-            if self.log_to_console:
-                runner.message_hub.update_scalar(f'train/{key}', value)
+        if self.log_to_console:
+            for line in self.format_stats(stats, runner.iter + 1):
+                runner.logger.info(line)
         self.last_cost_s += time.perf_counter() - start
         stats[self.COST_KEY] = self.last_cost_s
         runner.message_hub.update_scalar(self.COST_KEY, self.last_cost_s)

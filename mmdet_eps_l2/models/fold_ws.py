@@ -60,8 +60,8 @@ def fold_ws_convs(model: nn.Module) -> int:
 def strip_ws_from_config(cfg: Any) -> Any:
     """A copy of a config (dict/list tree) with WS conv settings (any dict
     of type ``WSConv2d`` / ``ConvWS``) set to ``None`` (plain conv) and this
-    plugin's imports, optimizer constructor, ``eps_l2`` settings and hooks
-    removed, so the folded model builds with stock mmdet."""
+    plugin's imports, optimizer constructor, ``eps_l2`` settings, hooks and
+    runner type removed, so the folded model builds with stock mmdet."""
 
     def strip(node):
         if isinstance(node, dict):
@@ -74,6 +74,8 @@ def strip_ws_from_config(cfg: Any) -> Any:
                     continue
                 elif key == 'constructor' and value == \
                         'EpsShiftedL2OptimWrapperConstructor':
+                    continue
+                elif key == 'runner_type' and value == 'CheckedRunner':
                     continue
                 elif key == 'paramwise_cfg' and isinstance(value, dict):
                     rest = {k: v for k, v in value.items() if k != 'eps_l2'}

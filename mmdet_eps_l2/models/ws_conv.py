@@ -5,8 +5,8 @@ import torch
 import torch.nn as nn
 from mmdet.registry import MODELS
 
-from ..ops import CONVENTIONS, check_eps, check_ws_weight_shape, \
-    standardize_weight
+from ..ops import (CONVENTIONS, check_non_negative, check_ws_weight_shape,
+                   standardize_weight)
 
 _size_2_t = Union[int, Tuple[int, int]]
 
@@ -50,7 +50,7 @@ class WSConv2d(nn.Conv2d):
                  dtype=None,
                  eps: float = 1e-5,
                  convention: str = 'mmcv') -> None:
-        eps = check_eps(eps, 'WSConv2d eps')
+        eps = check_non_negative(eps, 'WSConv2d eps')
         if convention not in CONVENTIONS:
             raise ValueError(f'WSConv2d convention must be one of '
                              f'{CONVENTIONS}, got {convention!r}')

@@ -137,15 +137,16 @@ def check_ws_weight_shape(weight_shape, where: str = 'weight') -> None:
             'standardization cannot be applied (use a plain Conv2d here)')
 
 
-def check_eps(eps, name: str = 'eps') -> float:
-    """Return ``eps`` as a float, or raise if it is not a finite number >= 0."""
-    if isinstance(eps, bool) or not isinstance(eps, (int, float)):
+def check_non_negative(value, name: str = 'eps') -> float:
+    """Return ``value`` as a float, or raise naming ``name`` if it is not a
+    finite number >= 0 (ε of WS and of the shift, the shift's λ)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f'{name} must be a non-negative number, got '
-                        f'{eps!r} ({type(eps).__name__})')
-    eps = float(eps)
-    if not eps >= 0 or eps == float('inf'):
-        raise ValueError(f'{name} must be a finite number >= 0, got {eps}')
-    return eps
+                        f'{value!r} ({type(value).__name__})')
+    value = float(value)
+    if not value >= 0 or value == float('inf'):
+        raise ValueError(f'{name} must be a finite number >= 0, got {value}')
+    return value
 
 
 def standardize_weight(weight: torch.Tensor,

@@ -11,7 +11,7 @@ from mmengine.logging import MMLogger, print_log
 from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapper
 from mmdet.registry import OPTIM_WRAPPER_CONSTRUCTORS
 
-from ..ops import check_eps
+from ..ops import check_non_negative
 from .eps_shifted_l2 import (MODES, EpsShiftedL2StepHook, native_decay_mode,
                              shift_lambda)
 from .ws_modules import eps_shift_weights
@@ -20,10 +20,20 @@ EPS_L2_KEYS = ('eps', 'weight_decay', 'mode', 'allow_no_ws_conv')
 
 
 class _DropStockParamLogs(logging.Filter):
-    """Hide the stock constructor's one-line-per-parameter log."""
+    """Hide the stock constructor's one-line-per-parameter logs: its
+    ``paramwise_options`` lines and its warning for each frozen parameter
+    (counted in :attr:`frozen`, reported once in the group table)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.frozen = 0
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith('paramwise_options --')
+        message = str(record.msg)
+        if message.endswith('is skipped since its requires_grad=False'):
+            self.frozen += 1
+            return False
+        return not message.startswith('paramwise_options --')
 
 
 @contextlib.contextmanager
@@ -32,7 +42,7 @@ def _quiet_stock_param_logs():
     log_filter = _DropStockParamLogs()
     logger.addFilter(log_filter)
     try:
-        yield
+        yield log_filter
     finally:
         logger.removeFilter(log_filter)
 
@@ -94,6 +104,8 @@ class EpsShiftedL2OptimWrapperConstructor(DefaultOptimWrapperConstructor):
         # ``eps_l2`` stays in paramwise_cfg: the stock rules ignore it, and a
         # non-empty paramwise_cfg sends the stock __call__ to add_params
         self.eps_l2 = self._parse_eps_l2(self.paramwise_cfg.get('eps_l2'))
+        #: parameters with requires_grad=False left out of the groups
+        self.frozen_params = 0
 
     # ------------------------------------------------------------------ cfg
     def _parse_eps_l2(self, cfg) -> dict:
@@ -110,13 +122,13 @@ class EpsShiftedL2OptimWrapperConstructor(DefaultOptimWrapperConstructor):
                            f'are {list(EPS_L2_KEYS)}')
         if 'eps' not in cfg:
             raise KeyError(f'{where}.eps is required (e.g. 1e-3)')
-        eps = check_eps(cfg['eps'], f'{where}.eps')
+        eps = check_non_negative(cfg['eps'], f'{where}.eps')
         lam = cfg.get('weight_decay', self.base_wd)
         if lam is None:
             raise KeyError(
                 f'{where}.weight_decay is not set and the optimizer has no '
                 'weight_decay: give the λ of the shift in one of them')
-        lam = check_eps(lam, f'{where}.weight_decay')
+        lam = check_non_negative(lam, f'{where}.weight_decay')
         mode = cfg.get('mode', 'coupled')
         if mode not in MODES:
             raise ValueError(f'{where}.mode must be one of {MODES}, '
@@ -163,10 +175,14 @@ class EpsShiftedL2OptimWrapperConstructor(DefaultOptimWrapperConstructor):
                 'weight-standardized conv (WSConv2d / ConvWS) with more than '
                 'one input channel per filter. Use '
                 "conv_cfg=dict(type='WSConv2d'), or set "
-                'eps_l2.allow_no_ws_conv=True to train without the shift')
+                'eps_l2.allow_no_ws_conv=True to train without the shift. '
+                'If the GN+WS settings came from a base, a second '
+                '`model = dict(...)` in the same config file replaced them '
+                "(README, 'Add the plugin to your own detector')")
         per_param: List[dict] = []
-        with _quiet_stock_param_logs():
+        with _quiet_stock_param_logs() as stock_logs:
             super().add_params(per_param, model)
+        self.frozen_params = stock_logs.frozen
         names = {id(p): n for n, p in model.named_parameters()}
         seen = set()
         for group in per_param:
@@ -218,7 +234,12 @@ class EpsShiftedL2OptimWrapperConstructor(DefaultOptimWrapperConstructor):
                      optimizer: torch.optim.Optimizer) -> None:
         if get_rank() != 0:
             return
-        print_log(format_group_table(optimizer, model), logger='current')
+        table = format_group_table(optimizer, model)
+        frozen = self.frozen_params
+        if frozen:
+            table += (f'\n{frozen} parameter(s) with requires_grad=False '
+                      '(frozen stages, fixed norms) are not optimized')
+        print_log(table, logger='current')
 
 
 def format_group_table(optimizer: torch.optim.Optimizer,

@@ -14,23 +14,46 @@ import torch
 import torch.distributed as dist
 
 
+#: environment variables each launcher's ``init_dist`` reads
+LAUNCHER_ENV = {
+    'pytorch': ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT'),
+    'slurm': ('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST'),
+    'mpi': ('OMPI_COMM_WORLD_RANK', 'OMPI_COMM_WORLD_LOCAL_RANK'),
+}
+LAUNCHER_HINT = {
+    'pytorch': 'start with torchrun or tools/dist_train.sh',
+    'slurm': 'start with srun or tools/slurm_train.sh',
+    'mpi': 'start with mpirun',
+}
+
+
+def check_launcher(launcher: str) -> None:
+    """Raise ``RuntimeError`` naming what is missing when ``launcher`` was
+    not started by its launcher (before any process group or work dir)."""
+    if launcher == 'none':
+        return
+    if launcher not in LAUNCHER_ENV:
+        raise RuntimeError(f"unknown launcher '{launcher}'")
+    missing = [k for k in LAUNCHER_ENV[launcher] if k not in os.environ]
+    if missing:
+        raise RuntimeError(
+            f'--launcher {launcher}: environment variables {missing} are '
+            f'not set; {LAUNCHER_HINT[launcher]}, or train without '
+            '--launcher')
+    if launcher != 'pytorch' and not torch.cuda.is_available():
+        raise RuntimeError(
+            f"--launcher {launcher} needs GPUs; on CPU use torchrun / "
+            "tools/dist_train.sh (--launcher pytorch, gloo backend)")
+
+
 def prepare_cpu_distributed(cfg, launcher: str) -> bool:
     """Set up gloo for ``launcher='pytorch'`` when CUDA is unavailable.
 
     Returns True when it did (and changed ``cfg``), False otherwise.
     """
+    check_launcher(launcher)
     if launcher == 'none' or torch.cuda.is_available():
         return False
-    if launcher != 'pytorch':
-        raise RuntimeError(
-            f"launcher '{launcher}' needs GPUs; on CPU use torchrun / "
-            "tools/dist_train.sh (launcher 'pytorch', gloo backend)")
-    missing = [k for k in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT')
-               if k not in os.environ]
-    if missing:
-        raise RuntimeError(f'launcher pytorch: environment variables '
-                           f'{missing} are not set; start with torchrun or '
-                           'tools/dist_train.sh')
     if not dist.is_initialized():
         dist.init_process_group(backend='gloo')
     wrapper = dict(cfg.get('model_wrapper_cfg') or {})

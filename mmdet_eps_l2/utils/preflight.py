@@ -1,11 +1,15 @@
 """Check a training config before anything runs.
 
 :func:`check_config` raises :class:`ConfigCheckError` naming the problem
-(missing data root or annotation file, unknown conv / hook / constructor
-type, bad ``eps_l2`` settings, missing plugin import) before a Runner
-creates its work dir or touches a checkpoint.
+(missing data root or annotation file, unreadable or inconsistent data,
+heads whose ``num_classes`` disagree with the data, unknown conv / hook /
+constructor type, bad ``eps_l2`` settings or hook arguments, ``--amp``
+without a GPU, missing plugin import) before a Runner creates its work dir
+or touches a checkpoint.
 """
 import importlib
+import os
+import re
 import os.path as osp
 from typing import Iterator, List, Tuple
 
@@ -86,6 +90,97 @@ def _check_eps_l2(cfg) -> List[str]:
     return []
 
 
+#: conv_cfg types that are weight-standardized convs
+WS_CONV_TYPES = ('WSConv2d', 'ConvWS', 'ConvAWS')
+#: GN+WS ImageNet checkpoints: name pattern -> (backbone type, depth)
+GN_WS_CHECKPOINT = re.compile(r'(resnet|resnext)(\d+)(_32x4d)?_gn_ws')
+
+
+def _has_ws_conv(node) -> bool:
+    if isinstance(node, dict):
+        if node.get('type') in WS_CONV_TYPES:
+            return True
+        return any(_has_ws_conv(v) for v in node.values())
+    if isinstance(node, (list, tuple)):
+        return any(_has_ws_conv(v) for v in node)
+    return False
+
+
+def _check_ws_recipe(cfg) -> List[str]:
+    """The two ways the "own detector" recipe goes wrong silently: the
+    ε-shift without any WS conv (a later ``model = dict(...)`` in the same
+    file replaced the GN+WS one), and a GN+WS checkpoint of another depth."""
+    problems = []
+    model = cfg.get('model') or {}
+    optim = cfg.get('optim_wrapper') or {}
+    eps_l2 = (optim.get('paramwise_cfg') or {}).get('eps_l2')
+    if isinstance(eps_l2, dict) and \
+            not eps_l2.get('allow_no_ws_conv', False) and \
+            not _has_ws_conv(model):
+        problems.append(
+            'optim_wrapper.paramwise_cfg.eps_l2 is set but no conv_cfg of '
+            f'the model has a weight-standardized type {WS_CONV_TYPES}. If '
+            'the GN+WS settings came from a base (e.g. model = '
+            '{{_base_.gn_ws_mask_rcnn}}), a second `model = dict(...)` in '
+            'the same file replaced them: put conv_cfg=dict(type='
+            "'WSConv2d') and the GN norm_cfg in that dict (README, 'Add the "
+            "plugin to your own detector'), or set "
+            'eps_l2.allow_no_ws_conv=True to train without the shift')
+    backbone = model.get('backbone') or {}
+    checkpoint = (backbone.get('init_cfg') or {}).get('checkpoint')
+    match = GN_WS_CHECKPOINT.search(checkpoint) \
+        if isinstance(checkpoint, str) else None
+    if match and isinstance(backbone.get('depth'), int):
+        kind, depth = match.group(1), int(match.group(2))
+        btype = str(backbone.get('type', ''))
+        is_resnext = 'ResNeXt' in btype
+        if depth != backbone['depth'] or is_resnext != (kind == 'resnext'):
+            problems.append(
+                f'model.backbone.init_cfg.checkpoint is {checkpoint} '
+                f'({kind}, depth {depth}) but model.backbone is {btype} of '
+                f"depth {backbone['depth']}: choose the GN+WS checkpoint of "
+                'that backbone (open-mmlab://jhu/resnet50_gn_ws, '
+                'resnet101_gn_ws, resnext50_32x4d_gn_ws, '
+                'resnext101_32x4d_gn_ws) or set model.backbone.init_cfg')
+    return problems
+
+
+#: hooks of this plugin: cheap to build, so their arguments are checked by
+#: building them
+PLUGIN_HOOKS = ('WeightStatsHook', 'RNGStateHook')
+
+
+def _check_plugin_hooks(cfg) -> List[str]:
+    from mmdet.registry import HOOKS
+    problems = []
+    for i, hook in enumerate(cfg.get('custom_hooks') or []):
+        if isinstance(hook, dict) and hook.get('type') in PLUGIN_HOOKS:
+            try:
+                HOOKS.build(dict(hook))
+            except (TypeError, ValueError) as e:
+                problems.append(f'custom_hooks[{i}] ({hook["type"]}): {e}')
+    return problems
+
+
+#: devices on which mmengine's AmpOptimWrapper trains
+AMP_DEVICES = ('cuda', 'npu', 'mlu', 'musa')
+
+
+def _check_amp(cfg) -> List[str]:
+    from mmengine.device import get_device
+    optim = cfg.get('optim_wrapper') or {}
+    if optim.get('type') != 'AmpOptimWrapper':
+        return []
+    device = get_device()
+    if device in AMP_DEVICES:
+        return []
+    return [f"optim_wrapper.type is 'AmpOptimWrapper' (--amp), but this "
+            f"machine has no {'/'.join(AMP_DEVICES)} device (found: "
+            f"{device}); mmengine's AmpOptimWrapper trains only there. "
+            "On CPU, train in fp32: drop --amp (or set "
+            "optim_wrapper.type='OptimWrapper')"]
+
+
 def _dataset_files(cfg) -> Iterator[Tuple[str, str]]:
     for split in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         loader = cfg.get(split)
@@ -108,18 +203,62 @@ def _dataset_files(cfg) -> Iterator[Tuple[str, str]]:
             yield f'{split}.ann_file', evaluator['ann_file']
 
 
-def check_config(cfg, check_data: bool = True, splits=None) -> None:
-    """Raise :class:`ConfigCheckError` listing every problem found."""
+def _check_data_paths(cfg, splits=None) -> List[str]:
+    """Missing data roots and annotation files, each named once (a file
+    under a missing root is not listed again)."""
+    problems, missing_roots, relative = [], [], False
+    for where, path in _dataset_files(cfg):
+        if splits and not any(where.startswith(s) for s in splits):
+            continue
+        if osp.exists(path):
+            continue
+        if any(path.startswith(root) for root in missing_roots):
+            continue
+        if where.endswith('data_root'):
+            missing_roots.append(path)
+        relative = relative or not osp.isabs(path)
+        problems.append(f'{where}: {path} does not exist')
+    if problems and relative:
+        problems.append(
+            f'relative paths are taken from the current directory '
+            f'({os.getcwd()}); run from the directory that holds the data or '
+            'give an absolute root: --cfg-options data_root=/path/to/data/ '
+            '(tools/train.py and tools/test.py apply it to every split and '
+            'evaluator)')
+    return problems
+
+
+def check_config(cfg, check_data: bool = True, splits=None,
+                 inspect_data: bool = True) -> List[str]:
+    """Raise :class:`ConfigCheckError` listing every problem found.
+
+    Args:
+        cfg: the config, as the Runner will get it.
+        check_data: check that data roots and annotation files exist.
+        splits: only these dataloaders / evaluators (default: all).
+        inspect_data: also read the annotation files
+            (:func:`~mmdet_eps_l2.utils.data_check.check_coco_data`:
+            JSON, classes, heads' ``num_classes``, sampled images).
+
+    Returns:
+        Notes worth printing that do not stop training (data counts).
+    """
     problems = _check_imports(cfg)
     if not problems:
         problems += _check_registered(cfg)
         problems += _check_eps_l2(cfg)
+        problems += _check_plugin_hooks(cfg)
+        problems += _check_ws_recipe(cfg)
+    problems += _check_amp(cfg)
+    notes = []
     if check_data:
-        for where, path in _dataset_files(cfg):
-            if splits and not any(where.startswith(s) for s in splits):
-                continue
-            if not osp.exists(path):
-                problems.append(f'{where}: {path} does not exist')
+        problems += _check_data_paths(cfg, splits)
+        if inspect_data:
+            from .data_check import check_coco_data
+            loaders = [s for s in splits or () if s.endswith('dataloader')]
+            data_problems, notes = check_coco_data(cfg, loaders or None)
+            problems += data_problems
     if problems:
         raise ConfigCheckError('config check failed:\n  - ' +
                                '\n  - '.join(problems))
+    return notes

@@ -3,8 +3,10 @@
     python tools/analysis/plot_weight_stats.py WORK_DIR [WORK_DIR ...]
         [--labels plain eps-l2] [--eps 1e-3] [--out-dir plots]
 
-Reads ``<work_dir>/<timestamp>/vis_data/scalars.json`` (the newest run of
-each work dir) and writes
+Reads every run of each work dir (``<work_dir>/<timestamp>/vis_data/
+scalars.json``, oldest first, so a resumed run continues the curves of the
+run it resumed; where runs overlap, the later one's values count) and
+writes
 
 * ``sigma.png``: per layer group, the median filter std σ over iterations
   (band: min to max over the group's filters), runs overlaid;
@@ -26,7 +28,9 @@ from collections import OrderedDict, defaultdict
 PREFIX = 'ws/'
 
 
-def find_scalars(work_dir: str) -> str:
+def find_scalars(work_dir: str) -> list:
+    """Every run's ``scalars.json`` in ``work_dir``, oldest first (mmengine
+    names run folders by their start time, ``YYYYmmdd_HHMMSS``)."""
     if not osp.isdir(work_dir):
         raise FileNotFoundError(f'work dir not found: {work_dir}')
     files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
@@ -35,26 +39,41 @@ def find_scalars(work_dir: str) -> str:
         raise FileNotFoundError(
             f'{work_dir} holds no */vis_data/scalars.json: train with '
             'LocalVisBackend (mmdet default) to get scalar logs')
-    return files[-1]
+    return files
 
 
-def load_weight_stats(work_dir: str):
-    """``{group: {stat: [(step, value), ...]}}`` of one work dir."""
-    path = find_scalars(work_dir)
-    series = defaultdict(lambda: defaultdict(list))
-    with open(path) as f:
-        for line in f:
-            record = json.loads(line)
-            step = record.get('step')
-            for key, value in record.items():
-                if key.startswith(PREFIX) and step is not None:
-                    group, stat = key[len(PREFIX):].rsplit('/', 1)
-                    series[group][stat].append((step, value))
-    if not series:
+def load_weight_stats(work_dir: str, report=print):
+    """``{group: {stat: [(step, value), ...]}}`` of every run in
+    ``work_dir``, by step; a step logged by several runs (a resume from an
+    earlier checkpoint) keeps the value of the latest run.  ``report`` gets
+    one line per run read or skipped."""
+    by_step = defaultdict(lambda: defaultdict(dict))
+    for path in find_scalars(work_dir):
+        steps = set()
+        with open(path) as f:
+            for line in f:
+                record = json.loads(line)
+                step = record.get('step')
+                for key, value in record.items():
+                    if key.startswith(PREFIX) and step is not None:
+                        group, stat = key[len(PREFIX):].rsplit('/', 1)
+                        by_step[group][stat][step] = value
+                        steps.add(step)
+        run = osp.basename(osp.dirname(osp.dirname(path)))
+        if steps:
+            report(f'{work_dir}: run {run}: {len(steps)} logged iterations '
+                   f'({min(steps)}-{max(steps)})')
+        else:
+            report(f'{work_dir}: run {run}: skipped, no {PREFIX}* scalars')
+    if not by_step:
         raise ValueError(
-            f'{path} holds no {PREFIX}* scalars: add '
+            f'{work_dir} holds no {PREFIX}* scalars in any run: add '
             "dict(type='WeightStatsHook') to custom_hooks")
-    return series
+    return {
+        group: {stat: sorted(values.items())
+                for stat, values in stats.items()}
+        for group, stats in by_step.items()
+    }
 
 
 def plot(runs: 'OrderedDict[str, dict]', out_dir: str, eps=None):
