@@ -28,6 +28,12 @@ setup(
         'mmdet>=3.0.0,<4.0',
         'pycocotools',
     ],
-    extras_require={'tests': ['pytest'], 'plots': ['matplotlib']},
+    # orjson: the data check reads large annotation files several times
+    # faster (it falls back to json)
+    extras_require={
+        'tests': ['pytest'],
+        'plots': ['matplotlib'],
+        'fast': ['orjson']
+    },
     zip_safe=False,
 )

@@ -1,8 +1,8 @@
 """GPU check: WS conv and ε-shifted step on an accelerator, pure torch.
 
 Runs on a machine with a CUDA build of torch and nothing else of the
-OpenMMLab stack (no mmcv, mmdet, mmengine, no compiled ops): it loads only
-the pure-torch parts of this package (``mmdet_eps_l2.ops`` and
+OpenMMLab stack (no mmcv, mmdet, mmengine, no compiled ops): it imports
+only the torch-only parts of this package (``mmdet_eps_l2.ops`` and
 ``mmdet_eps_l2.optim.eps_shifted_l2``) and rebuilds what it needs by hand.
 
     python benchmarks/gpu_check.py [--device cuda] [--tiny] [--json out.json]
@@ -19,11 +19,9 @@ the pure-torch parts of this package (``mmdet_eps_l2.ops`` and
 Prints what it could not run.  ``--tiny`` shrinks everything (CPU dry run).
 """
 import argparse
-import importlib
 import json
 import os.path as osp
 import sys
-import types
 
 import torch
 import torch.nn as nn
@@ -32,21 +30,12 @@ import torch.nn.functional as F
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
-def load_pure_torch_parts():
-    """Import ``mmdet_eps_l2.ops`` and ``...optim.eps_shifted_l2`` without
-    the package ``__init__`` files (they need mmdet / mmengine)."""
-    for name, sub in (('mmdet_eps_l2', ''), ('mmdet_eps_l2.optim', 'optim')):
-        if name not in sys.modules or not hasattr(sys.modules[name],
-                                                  '__path__'):
-            pkg = types.ModuleType(name)
-            pkg.__path__ = [osp.join(ROOT, 'mmdet_eps_l2', sub)]
-            sys.modules[name] = pkg
-    ops = importlib.import_module('mmdet_eps_l2.ops')
-    eps_l2 = importlib.import_module('mmdet_eps_l2.optim.eps_shifted_l2')
-    return ops, eps_l2
+sys.path.insert(0, ROOT)
+# torch-only parts: they import without mmengine, mmcv and mmdet
+import mmdet_eps_l2.ops as OPS  # noqa: E402
+import mmdet_eps_l2.optim.eps_shifted_l2 as EPS_L2  # noqa: E402
+from mmdet_eps_l2.ops.param_groups import shift_group_keys  # noqa: E402
 
-
-OPS, EPS_L2 = load_pure_torch_parts()
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from common import (mmcv_formula, standardize_step,  # noqa: E402
                     time_side_by_side)  # (pure torch)
@@ -107,8 +96,7 @@ def check_standardize(device, tiny, repeats):
 def eps_groups(ws_params, other_params, eps, lam, fused=True):
     """The groups EpsShiftedL2OptimWrapperConstructor builds for SGD."""
     return [
-        dict(params=ws_params, weight_decay=lam, eps_l2_eps=eps,
-             eps_l2_mode='coupled', eps_l2_fused=fused),
+        dict(params=ws_params, **shift_group_keys(eps, 'coupled', fused, lam)),
         dict(params=other_params),
     ]
 

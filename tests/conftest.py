@@ -1,7 +1,14 @@
+import os.path as osp
+import sys
+
 import pytest
 from mmengine.registry import init_default_scope
 
 import mmdet_eps_l2  # noqa: F401  (registers the plugin)
+
+# the tools (tools/*.py: train, fold_ws, toy_shapes, ...) import as modules
+sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
+                            'tools'))
 
 
 @pytest.fixture(autouse=True)
@@ -15,7 +22,7 @@ def mmdet_scope():
 def toy_root(tmp_path_factory):
     """A directory holding data/toy_coco (16 train, 6 val images): the
     toy configs' relative data_root resolves when it is the cwd."""
-    from mmdet_eps_l2.datasets import generate_toy_coco
+    from toy_shapes import generate_toy_coco
     root = tmp_path_factory.mktemp('toy')
     generate_toy_coco(str(root / 'data' / 'toy_coco'), num_train=16,
                       num_val=6, image_size=128, seed=0)
@@ -26,3 +33,24 @@ def toy_root(tmp_path_factory):
 def in_toy_root(toy_root, monkeypatch):
     monkeypatch.chdir(toy_root)
     return toy_root
+
+
+#: what makes a test end to end (training, a fresh interpreter, images)
+_SLOW_FIXTURES = {'toy_root', 'in_toy_root'}
+_SLOW_CALLS = {'run_tool', '_run_shell', '_train_fails', 'build_runner'}
+_SLOW_FILES = {'test_distributed.py', 'test_own_data_template.py'}
+
+
+def _names_called(item) -> set:
+    code = getattr(getattr(item, 'function', None), '__code__', None)
+    return set(code.co_names) if code else set()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark end-to-end tests ``slow``: ``pytest -m "not slow"`` is the
+    inner loop; ``make test`` runs everything."""
+    for item in items:
+        if _SLOW_FIXTURES & set(getattr(item, 'fixturenames', ())) or \
+                _SLOW_CALLS & _names_called(item) or \
+                item.path.name in _SLOW_FILES:
+            item.add_marker(pytest.mark.slow)

@@ -147,7 +147,7 @@ def test_annotation_counts():
 
 def test_toy_config_with_four_class_data_is_refused_before_a_work_dir(
         tmp_path):
-    from mmdet_eps_l2.datasets import generate_toy_coco
+    from toy_shapes import generate_toy_coco
     root = tmp_path / 'four'
     generate_toy_coco(str(root), 2, 2, 64, classes=dict(
         a='square', b='circle', c='triangle', d='square'))

@@ -1,5 +1,6 @@
 """Folding WS into plain convs: same outputs, runs without the plugin."""
 import os.path as osp
+import sys
 
 import torch
 import torch.nn as nn
@@ -7,7 +8,10 @@ from mmcv.cnn.bricks.conv_ws import ConvWS2d
 from mmengine.config import Config
 
 from helpers.toy import TOOLS, TOY_MASK_RCNN, run_tool
-from mmdet_eps_l2 import WSConv2d, fold_ws_convs, strip_ws_from_config
+from mmdet_eps_l2 import WSConv2d, fold_ws_convs
+
+sys.path.insert(0, TOOLS)
+from fold_ws import strip_ws_from_config  # noqa: E402  (tools/fold_ws.py)
 
 GN = dict(type='GN', num_groups=4, requires_grad=True)
 
@@ -48,8 +52,6 @@ def test_strip_config_leaves_no_plugin_trace():
 
 
 def test_fold_tool_output_runs_with_stock_mmdet(in_toy_root):
-    import sys
-    sys.path.insert(0, TOOLS)
     import train
     runner = train.build_runner([
         TOY_MASK_RCNN, '--work-dir', str(in_toy_root / 'wd_fold'),

@@ -1,5 +1,5 @@
 """The GPU check's Python parts, dry run on CPU with tiny inputs, in a
-fresh interpreter that never imports mmdet, mmcv or mmengine."""
+fresh interpreter where mmdet, mmcv and mmengine cannot be imported."""
 import json
 import os.path as osp
 
@@ -13,12 +13,14 @@ def test_gpu_check_dry_run_on_cpu(tmp_path):
     out = tmp_path / 'gpu_check.json'
     script = (
         'import sys\n'
+        '# as on a machine without the OpenMMLab stack\n'
+        'sys.modules.update(mmdet=None, mmcv=None, mmengine=None)\n'
         f'sys.path.insert(0, r"{osp.join(ROOT, "benchmarks")}")\n'
         'import gpu_check\n'
         'rc = gpu_check.main(["--device", "cpu", "--tiny", "--repeats", "1",'
         f' "--json", r"{out}"])\n'
         'stack = [m for m in ("mmdet", "mmcv", "mmengine") '
-        'if m in sys.modules]\n'
+        'if sys.modules.get(m) is not None]\n'
         'assert not stack, stack\n'
         'sys.exit(rc)\n')
     proc = run_tool(['-c', script], cwd=tmp_path)

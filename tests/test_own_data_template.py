@@ -52,7 +52,7 @@ def _edit_template(path, **settings):
 
 
 def test_template_trains_and_evaluates_on_other_data(tmp_path):
-    from mmdet_eps_l2.datasets import generate_toy_coco
+    from toy_shapes import generate_toy_coco
     root = tmp_path / 'my_coco'
     classes = dict(disc='circle', box='square', tri='triangle',
                    box2='square')

@@ -1,6 +1,8 @@
 """The README's one-file recipe: any mmdet Mask R-CNN, Faster R-CNN or
 RetinaNet config, GN+WS with the ε-shift, num_classes and depth set in the
 same file; and the recipe's failure modes refused before a work dir."""
+import contextlib
+import logging
 import os.path as osp
 import sys
 
@@ -28,6 +30,26 @@ HEADS = {
                        num_classes=num_classes, **ws)))''',
     'retina': '''    bbox_head=dict(num_classes=num_classes, **ws))''',
 }
+
+@contextlib.contextmanager
+def logged():
+    """The messages of mmengine's current logger while the block runs."""
+    from mmengine.logging import MMLogger
+    records = []
+
+    class Collect(logging.Handler):
+
+        def emit(self, record):
+            records.append(record.getMessage())
+
+    logger = MMLogger.get_current_instance()
+    handler = Collect()
+    logger.addHandler(handler)
+    try:
+        yield records
+    finally:
+        logger.removeHandler(handler)
+
 
 def write_recipe(tmp_path, detector, depth, eps, checkpoint_depth=None):
     """The recipe of the README, as a user would write it in one file."""
@@ -102,10 +124,17 @@ def test_one_file_recipe_gives_gn_ws_with_the_shift(tmp_path, detector,
              optim_wrapper_cfg=dict(
                  type='OptimWrapper', optimizer=cfg.optim_wrapper.optimizer),
              paramwise_cfg=cfg.optim_wrapper.paramwise_cfg))
-    optimizer = constructor(model).optimizer
+    with logged() as records:
+        optimizer = constructor(model).optimizer
     shifted = [g for g in optimizer.param_groups if 'eps_l2_eps' in g]
     assert len(shifted) == 1 and shifted[0]['eps_l2_eps'] == eps
     assert len(shifted[0]['params']) == ws_weights
+    # the frozen stem and layer1 (33 tensors) are one line of the table,
+    # not one warning each
+    log = '\n'.join(records)
+    assert log.count('requires_grad=False') == 1
+    assert '33 parameter(s) with requires_grad=False (frozen stages, fixed ' \
+        'norms) are not optimized' in log
 
 
 def test_checkpoint_of_another_depth_is_refused(tmp_path):

@@ -51,8 +51,9 @@ def last_metrics(work_dir: str) -> dict:
 
 def shift_eps(optimizer) -> str:
     """The ε of the run's ε-shifted parameter groups, as text."""
-    values = sorted({g['eps_l2_eps'] for g in optimizer.param_groups
-                     if 'eps_l2_eps' in g})
+    from mmdet_eps_l2.ops import param_groups as keys
+    values = sorted({g[keys.EPS] for g in optimizer.param_groups
+                     if keys.is_shifted(g)})
     return ', '.join(f'{v:g}' for v in values) or 'none (no shifted group)'
 
 

@@ -15,8 +15,10 @@ random weights would look fine.  ``--allow-partial`` loads the keys that
 match and exports anyway, listing what it skipped.
 """
 import argparse
+import copy
 import os.path as osp
 import sys
+from typing import Any
 
 import torch
 from mmdet_eps_l2.utils.quiet import silence_known_noise
@@ -25,6 +27,57 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import CheckpointLoader
 
 silence_known_noise()  # before mmengine reads any config
+
+
+#: conv_cfg types that mean "weight-standardized conv"
+WS_CONV_CFG_TYPES = ('WSConv2d', 'ConvWS')
+
+
+def strip_ws_from_config(cfg: Any) -> Any:
+    """A copy of a config (dict/list tree) with WS conv settings (any dict
+    of type ``WSConv2d`` / ``ConvWS``) set to ``None`` (plain conv) and this
+    plugin's imports, optimizer constructor, ``eps_l2`` settings, hooks and
+    runner type removed, so the folded model builds with stock mmdet."""
+
+    def strip(node):
+        if isinstance(node, dict):
+            out = {}
+            for key, value in node.items():
+                if isinstance(value, dict) and \
+                        value.get('type') in WS_CONV_CFG_TYPES:
+                    out[key] = None  # conv_cfg=None: plain nn.Conv2d
+                elif key in ('eps_l2', 'eps_l2_optim_wrapper'):
+                    continue
+                elif key == 'constructor' and value == \
+                        'EpsShiftedL2OptimWrapperConstructor':
+                    continue
+                elif key == 'runner_type' and value == 'CheckedRunner':
+                    continue
+                elif key == 'paramwise_cfg' and isinstance(value, dict):
+                    rest = {k: v for k, v in value.items() if k != 'eps_l2'}
+                    if rest:
+                        out[key] = strip(rest)
+                elif key == 'custom_imports' and isinstance(value, dict):
+                    imports = [
+                        m for m in value.get('imports', [])
+                        if not m.startswith('mmdet_eps_l2')
+                    ]
+                    if imports:
+                        out[key] = dict(value, imports=imports)
+                elif key == 'custom_hooks' and isinstance(value, list):
+                    out[key] = [
+                        strip(h) for h in value
+                        if not (isinstance(h, dict) and h.get('type') in
+                                ('WeightStatsHook', 'RNGStateHook'))
+                    ]
+                else:
+                    out[key] = strip(value)
+            return out
+        if isinstance(node, (list, tuple)):
+            return type(node)(strip(v) for v in node)
+        return copy.deepcopy(node)
+
+    return strip(cfg)
 
 
 def parse_args(argv=None):
@@ -76,7 +129,7 @@ def main(argv=None) -> int:
                 'meta': dict(folded_ws_convs=folded)}, args.out)
     print(f'folded {folded} WS convs -> {args.out}')
     if args.out_config:
-        plain = Config(mmdet_eps_l2.strip_ws_from_config(cfg.to_dict()))
+        plain = Config(strip_ws_from_config(cfg.to_dict()))
         plain.dump(args.out_config)
         print(f'plugin-free config -> {args.out_config}')
     return 0

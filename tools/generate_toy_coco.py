@@ -11,8 +11,7 @@ always give the same files.
 import argparse
 import sys
 
-from mmdet_eps_l2.datasets import generate_toy_coco
-from mmdet_eps_l2.datasets.toy_shapes import CLASSES
+from toy_shapes import CLASSES, generate_toy_coco  # tools/toy_shapes.py
 
 
 def parse_classes(items):

@@ -14,7 +14,6 @@ import sys
 
 from mmdet_eps_l2.utils.quiet import silence_known_noise
 from mmengine.config import DictAction
-from train import load_config  # tools/train.py, beside this file
 
 silence_known_noise()  # before mmengine reads any config
 
@@ -51,12 +50,15 @@ def main(argv=None) -> int:
             sys.exit(f'test: {what} file not found: {path}')
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
         sys.exit(f'test: --out must be a .pkl file, got {args.out}')
-    cfg = load_config(args)
+    from mmdet_eps_l2.utils.tool_config import load_tool_config
+    cfg = load_tool_config(args.config, args.cfg_options, args.work_dir,
+                           args.launcher)
     cfg.load_from = args.checkpoint
 
     import mmdet_eps_l2  # noqa: F401
     from mmdet_eps_l2.utils import (ConfigCheckError, check_config,
                                     check_launcher, prepare_cpu_distributed)
+    from mmdet_eps_l2.utils.preflight import type_name
     from mmengine.registry import init_default_scope
     from mmengine.runner import Runner
     from mmdet.registry import RUNNERS
@@ -80,8 +82,8 @@ def main(argv=None) -> int:
         sys.exit(f'test: {e}')
     # checked above: CheckedRunner (the plugin's runner_type) would only
     # check again
-    runner = Runner.from_cfg(cfg) \
-        if cfg.get('runner_type', 'CheckedRunner') == 'CheckedRunner' \
+    checked = type_name(cfg.get('runner_type', 'CheckedRunner'))
+    runner = Runner.from_cfg(cfg) if checked == 'CheckedRunner' \
         else RUNNERS.build(cfg)
     if args.out is not None:
         from mmdet.evaluation import DumpDetResults

@@ -50,25 +50,11 @@ def parse_args(argv=None):
 
 
 def load_config(args) -> Config:
-    """The config with ``--launcher``, ``--cfg-options`` and ``--work-dir``
-    applied (default work dir: ``./work_dirs/<config name>``), as mmdet's
-    tools do; shared by train.py and test.py.  ``--cfg-options
-    data_root=DIR`` moves every dataset and evaluator of the config to DIR
-    (:func:`mmdet_eps_l2.utils.retarget_data_root`)."""
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        old_root = cfg.get('data_root')
-        cfg.merge_from_dict(args.cfg_options)
-        if 'data_root' in args.cfg_options and isinstance(old_root, str):
-            from mmdet_eps_l2.utils.data_root import retarget_data_root
-            retarget_data_root(cfg, old_root, cfg.data_root)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
-    return cfg
+    """The config with the flags applied
+    (:func:`mmdet_eps_l2.utils.tool_config.load_tool_config`)."""
+    from mmdet_eps_l2.utils.tool_config import load_tool_config
+    return load_tool_config(args.config, args.cfg_options, args.work_dir,
+                            args.launcher)
 
 
 def build_cfg(args) -> Config:
@@ -104,6 +90,7 @@ def build_runner(argv=None):
     import mmdet_eps_l2  # noqa: F401  registers the plugin
     from mmdet_eps_l2.utils import (ConfigCheckError, check_config,
                                     check_launcher, prepare_cpu_distributed)
+    from mmdet_eps_l2.utils.preflight import type_name
     from mmengine.registry import RUNNERS, init_default_scope
     from mmengine.runner import Runner
     from mmdet.utils import setup_cache_size_limit_of_dynamo
@@ -127,7 +114,7 @@ def build_runner(argv=None):
 
     # checked above: CheckedRunner (the plugin's runner_type) would only
     # check again
-    if cfg.get('runner_type', 'CheckedRunner') == 'CheckedRunner':
+    if type_name(cfg.get('runner_type', 'CheckedRunner')) == 'CheckedRunner':
         return Runner.from_cfg(cfg)
     return RUNNERS.build(cfg)
 

@@ -5,6 +5,7 @@ _base_ = [
     'mmdet::_base_/models/retinanet_r50_fpn.py',
     '../_base_/datasets/toy-shapes_instance.py',
     '../_base_/schedules/toy_400it.py',
+    '../_base_/toy_runtime.py',
     '../_base_/eps-l2_plugin.py',
 ]
 ws_conv_cfg = dict(type='WSConv2d')

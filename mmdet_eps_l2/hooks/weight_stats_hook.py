@@ -9,8 +9,10 @@ from mmengine.hooks import Hook
 from mmdet.registry import HOOKS
 
 from ..ops import filter_mean_std
-from ..optim.eps_shifted_l2 import eps_shifted_l2_grad, shift_lambda
-from ..optim.ws_modules import is_ws_conv
+from ..ops import eps_shifted_l2_grad
+from ..ops import param_groups as keys
+from ..ops.param_groups import is_shifted, shift_lambda
+from ..ops.ws_family import is_ws_conv
 
 
 def _sq_norm(t: torch.Tensor) -> float:
@@ -29,6 +31,7 @@ def layer_group_of(param_name: str) -> str:
     return parts[0] if len(parts) > 1 else 'model'
 
 
+@HOOKS.register_module()
 class WeightStatsHook(Hook):
     """Log the statistics the ε-shifted L2 regularizer is about.
 
@@ -140,13 +143,13 @@ class WeightStatsHook(Hook):
 
     @staticmethod
     def _reg_grad(p: torch.Tensor, group: dict) -> torch.Tensor:
-        if 'eps_l2_eps' in group:
-            return eps_shifted_l2_grad(p, group['eps_l2_eps'],
+        if is_shifted(group):
+            return eps_shifted_l2_grad(p, group[keys.EPS],
                                        shift_lambda(group))
         return p.detach() * group.get('weight_decay', 0.)
 
     def _eps_of(self, group: dict) -> Optional[float]:
-        return group.get('eps_l2_eps', self.eps)
+        return group.get(keys.EPS, self.eps)
 
     def compute_stats(self) -> Dict[str, float]:
         """The scalars of the current weights (and recorded gradients)."""
@@ -214,6 +217,3 @@ class WeightStatsHook(Hook):
         runner.message_hub.update_scalar(self.COST_KEY, self.last_cost_s)
         runner.visualizer.add_scalars(stats, step=runner.iter + 1)
         self._record = False
-
-
-HOOKS.register_module(module=WeightStatsHook)

@@ -5,18 +5,11 @@ only, so replacing each ``WSConv2d`` / mmcv ``ConvWS2d`` by an ``nn.Conv2d``
 holding ``ŵ`` gives the same outputs (within float32 rounding) and runs with
 stock mmdet/mmcv, without this plugin.
 """
-import copy
-from typing import Any
-
 import torch
 import torch.nn as nn
 
 from ..ops import standardize_weight
-from ..optim.ws_modules import is_ws_conv
-
-#: conv_cfg types that mean "weight-standardized conv"
-WS_CONV_CFG_TYPES = ('WSConv2d', 'ConvWS')
-
+from ..ops.ws_family import EXACT, ws_family
 
 def folded_weight(module: nn.Module) -> torch.Tensor:
     """The standardized weight a WS conv module convolves with."""
@@ -34,7 +27,7 @@ def fold_ws_convs(model: nn.Module) -> int:
     count = 0
     for name, module in list(model.named_modules()):
         for child_name, child in list(module.named_children()):
-            if not is_ws_conv(child):
+            if ws_family(child) != EXACT:
                 continue
             plain = nn.Conv2d(
                 child.in_channels,
@@ -55,50 +48,3 @@ def fold_ws_convs(model: nn.Module) -> int:
             setattr(module, child_name, plain)
             count += 1
     return count
-
-
-def strip_ws_from_config(cfg: Any) -> Any:
-    """A copy of a config (dict/list tree) with WS conv settings (any dict
-    of type ``WSConv2d`` / ``ConvWS``) set to ``None`` (plain conv) and this
-    plugin's imports, optimizer constructor, ``eps_l2`` settings, hooks and
-    runner type removed, so the folded model builds with stock mmdet."""
-
-    def strip(node):
-        if isinstance(node, dict):
-            out = {}
-            for key, value in node.items():
-                if isinstance(value, dict) and \
-                        value.get('type') in WS_CONV_CFG_TYPES:
-                    out[key] = None  # conv_cfg=None: plain nn.Conv2d
-                elif key in ('eps_l2', 'eps_l2_optim_wrapper'):
-                    continue
-                elif key == 'constructor' and value == \
-                        'EpsShiftedL2OptimWrapperConstructor':
-                    continue
-                elif key == 'runner_type' and value == 'CheckedRunner':
-                    continue
-                elif key == 'paramwise_cfg' and isinstance(value, dict):
-                    rest = {k: v for k, v in value.items() if k != 'eps_l2'}
-                    if rest:
-                        out[key] = strip(rest)
-                elif key == 'custom_imports' and isinstance(value, dict):
-                    imports = [
-                        m for m in value.get('imports', [])
-                        if not m.startswith('mmdet_eps_l2')
-                    ]
-                    if imports:
-                        out[key] = dict(value, imports=imports)
-                elif key == 'custom_hooks' and isinstance(value, list):
-                    out[key] = [
-                        strip(h) for h in value
-                        if not (isinstance(h, dict) and h.get('type') in
-                                ('WeightStatsHook', 'RNGStateHook'))
-                    ]
-                else:
-                    out[key] = strip(value)
-            return out
-        if isinstance(node, (list, tuple)):
-            return type(node)(strip(v) for v in node)
-        return copy.deepcopy(node)
-
-    return strip(cfg)

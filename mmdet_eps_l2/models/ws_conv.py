@@ -28,13 +28,17 @@ class WSConv2d(nn.Conv2d):
     (biased σ, ``(w - μ) / sqrt(σ² + eps)``) explicitly.
 
     The constructor takes the arguments of ``nn.Conv2d`` plus ``eps`` and
-    ``convention``.  Statistics are computed in float32 (float64 for float64
-    weights) whatever the autocast dtype; the convolution itself runs in the
+    ``convention``.  The per-filter statistics (Σw, Σw²) are accumulated in
+    float64 from weights promoted to at least float32, whatever the autocast
+    dtype; the convolution itself runs in the
     autocast dtype.  Any memory layout of weight and input works.
 
     Use it in mmdet configs as ``conv_cfg=dict(type='WSConv2d')`` together
     with ``norm_cfg=dict(type='GN', num_groups=32, requires_grad=True)``.
     """
+
+    #: how it standardizes (see :mod:`mmdet_eps_l2.ops.ws_family`)
+    ws_family = 'exact'
 
     def __init__(self,
                  in_channels: int,

@@ -65,13 +65,13 @@ def filter_mean_std(w: torch.Tensor):
 
 
 def _filter_dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Per-filter ``Σ a·b`` with keepdim shape, without a full temporary
-    when both are contiguous (one batched matrix product)."""
-    if a.is_contiguous() and b.is_contiguous():
-        o = a.shape[0]
-        dot = torch.bmm(a.view(o, 1, -1), b.view(o, -1, 1))
-        return dot.view(o, 1, 1, 1).to(torch.float64)
-    return (a * b).sum(dim=_FILTER_DIMS, keepdim=True, dtype=torch.float64)
+    """Per-filter ``Σ a·b`` (keepdim shape, float64 result): one batched
+    matrix product in the tensors' dtype, with no full-size temporary when
+    both are contiguous; other layouts are copied to that order first, so
+    every layout gives the same result."""
+    o = a.shape[0]
+    dot = torch.bmm(a.reshape(o, 1, -1), b.reshape(o, -1, 1))
+    return dot.view(o, 1, 1, 1).to(torch.float64)
 
 
 class _StandardizeUnbiased(torch.autograd.Function):

@@ -12,9 +12,10 @@ from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapper
 from mmdet.registry import OPTIM_WRAPPER_CONSTRUCTORS
 
 from ..ops import check_non_negative
-from .eps_shifted_l2 import (MODES, EpsShiftedL2StepHook, native_decay_mode,
-                             shift_lambda)
-from .ws_modules import eps_shift_weights
+from ..ops import param_groups as keys
+from ..ops.ws_family import eps_shift_weights
+from ..ops.param_groups import is_shifted, shift_group_keys, shift_lambda
+from .eps_shifted_l2 import MODES, EpsShiftedL2StepHook, native_decay_mode
 
 EPS_L2_KEYS = ('eps', 'weight_decay', 'mode', 'allow_no_ws_conv')
 
@@ -91,9 +92,11 @@ class EpsShiftedL2OptimWrapperConstructor(DefaultOptimWrapperConstructor):
       concern conv weights.
     * Depthwise WS convs (one input channel per filter) are not shifted, as
       in the reference: they follow the stock rules (``dwconv_decay_mult``).
-    * Parameters sharing all hyper-parameters share one group, so torch's
-      batched (foreach) update path stays on; groups are ordered by first
-      appearance in ``model.named_parameters()``, independent of world size.
+    * Parameters sharing all hyper-parameters share one group (the stock
+      constructor makes one group per parameter), so torch can batch the
+      update of a group: its foreach path, which it picks on CUDA; on CPU
+      it picks its for-loop.  Groups are ordered by first appearance in
+      ``model.named_parameters()``, independent of world size.
     * ``mode='coupled'`` adds ∂R/∂w to the gradient before the update (the
       reference; through momentum / Adam moments); ``'decoupled'`` applies
       ``w ← w - lr ∂R/∂w`` before the update (like AdamW's decay).
@@ -155,20 +158,11 @@ class EpsShiftedL2OptimWrapperConstructor(DefaultOptimWrapperConstructor):
         mode = self.eps_l2['mode']
         fused = native_decay_mode(self._optimizer_type_name(),
                                   self.optimizer_cfg) == mode
-        keys = dict(
-            eps_l2_eps=self.eps_l2['eps'],
-            eps_l2_mode=mode,
-            eps_l2_fused=fused)
-        if fused:
-            keys['weight_decay'] = lam
-        else:
-            keys['weight_decay'] = 0.
-            keys['eps_l2_weight_decay'] = lam
-        return keys
+        return shift_group_keys(self.eps_l2['eps'], mode, fused, lam)
 
     def build_param_groups(self, model: nn.Module) -> List[dict]:
         """Parameter groups: stock rules, ε-shift on WS weights, merged."""
-        shifted = eps_shift_weights(model)
+        shifted = eps_shift_weights(model, self.eps_l2['eps'])
         if not shifted and not self.eps_l2['allow_no_ws_conv']:
             raise ValueError(
                 'paramwise_cfg.eps_l2 is set but the model has no '
@@ -250,9 +244,9 @@ def format_group_table(optimizer: torch.optim.Optimizer,
     rows = [('group', 'tensors', 'numel', 'lr', 'weight_decay', 'eps-shift',
              'first parameter')]
     for i, g in enumerate(optimizer.param_groups):
-        if 'eps_l2_eps' in g:
-            shift = (f"eps={g['eps_l2_eps']:g} lambda={shift_lambda(g):g} "
-                     f"{g['eps_l2_mode']}")
+        if is_shifted(g):
+            shift = (f'eps={g[keys.EPS]:g} lambda={shift_lambda(g):g} '
+                     f'{g[keys.MODE]}')
             wd = 0.
         else:
             shift = '-'

@@ -29,6 +29,13 @@ def _walk(node, path: str = '') -> Iterator[Tuple[str, object]]:
             yield from _walk(value, f'{path}[{i}]')
 
 
+def type_name(value) -> str:
+    """A config ``type`` as a name: the string of a text config, the class
+    name of a pure-Python config."""
+    return value if isinstance(value, str) else getattr(
+        value, '__name__', str(value))
+
+
 def _check_imports(cfg) -> List[str]:
     problems = []
     imports = (cfg.get('custom_imports') or {}).get('imports', [])
@@ -47,7 +54,8 @@ def _check_registered(cfg) -> List[str]:
                                 OPTIM_WRAPPERS)
     problems = []
     for path, value in _walk(cfg.get('model', {}), 'model'):
-        if path.endswith('conv_cfg') and isinstance(value, dict):
+        if path.endswith('conv_cfg') and isinstance(value, dict) and \
+                not isinstance(value.get('type'), type):
             if MODELS.get(value.get('type')) is None:
                 problems.append(
                     f"{path}: unknown conv type '{value.get('type')}' "
@@ -75,15 +83,16 @@ def _check_eps_l2(cfg) -> List[str]:
     optim = dict(cfg.get('optim_wrapper') or {})
     constructor = optim.pop('constructor', None)
     paramwise = optim.pop('paramwise_cfg', None)
+    ours = 'EpsShiftedL2OptimWrapperConstructor'
     if isinstance(paramwise, dict) and 'eps_l2' in paramwise and \
-            constructor != 'EpsShiftedL2OptimWrapperConstructor':
+            type_name(constructor) != ours:
         return [f'optim_wrapper.paramwise_cfg.eps_l2 is set but the '
-                f"constructor is {constructor!r}: set optim_wrapper."
-                "constructor='EpsShiftedL2OptimWrapperConstructor'"]
-    if constructor != 'EpsShiftedL2OptimWrapperConstructor':
+                f"constructor is {type_name(constructor)!r}: set "
+                f"optim_wrapper.constructor='{ours}'"]
+    if type_name(constructor) != ours:
         return []
     try:
-        OPTIM_WRAPPER_CONSTRUCTORS.get(constructor)(
+        OPTIM_WRAPPER_CONSTRUCTORS.get(ours)(
             optim_wrapper_cfg=optim, paramwise_cfg=paramwise)
     except (KeyError, TypeError, ValueError) as e:
         return [f'optim_wrapper: {e}']
@@ -98,7 +107,7 @@ GN_WS_CHECKPOINT = re.compile(r'(resnet|resnext)(\d+)(_32x4d)?_gn_ws')
 
 def _has_ws_conv(node) -> bool:
     if isinstance(node, dict):
-        if node.get('type') in WS_CONV_TYPES:
+        if type_name(node.get('type')) in WS_CONV_TYPES:
             return True
         return any(_has_ws_conv(v) for v in node.values())
     if isinstance(node, (list, tuple)):
@@ -132,7 +141,7 @@ def _check_ws_recipe(cfg) -> List[str]:
         if isinstance(checkpoint, str) else None
     if match and isinstance(backbone.get('depth'), int):
         kind, depth = match.group(1), int(match.group(2))
-        btype = str(backbone.get('type', ''))
+        btype = type_name(backbone.get('type', ''))
         is_resnext = 'ResNeXt' in btype
         if depth != backbone['depth'] or is_resnext != (kind == 'resnext'):
             problems.append(
@@ -154,11 +163,13 @@ def _check_plugin_hooks(cfg) -> List[str]:
     from mmdet.registry import HOOKS
     problems = []
     for i, hook in enumerate(cfg.get('custom_hooks') or []):
-        if isinstance(hook, dict) and hook.get('type') in PLUGIN_HOOKS:
+        if isinstance(hook, dict) and \
+                type_name(hook.get('type')) in PLUGIN_HOOKS:
             try:
                 HOOKS.build(dict(hook))
             except (TypeError, ValueError) as e:
-                problems.append(f'custom_hooks[{i}] ({hook["type"]}): {e}')
+                problems.append(
+                    f'custom_hooks[{i}] ({type_name(hook["type"])}): {e}')
     return problems
 
 
@@ -169,7 +180,7 @@ AMP_DEVICES = ('cuda', 'npu', 'mlu', 'musa')
 def _check_amp(cfg) -> List[str]:
     from mmengine.device import get_device
     optim = cfg.get('optim_wrapper') or {}
-    if optim.get('type') != 'AmpOptimWrapper':
+    if type_name(optim.get('type')) != 'AmpOptimWrapper':
         return []
     device = get_device()
     if device in AMP_DEVICES:

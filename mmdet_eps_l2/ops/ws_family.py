@@ -1,0 +1,85 @@
+"""Which modules are weight-standardized convs, and which of their weights
+get the ε-shifted L2 regularizer; torch only, one place for all layers.
+
+Two families, by how a conv standardizes its weight per output filter:
+
+* ``'exact'``: ``ŵ = (w - μ) / (σ + ε_ws)``, σ unbiased, ε_ws = 1e-5 added
+  to σ: this package's ``WSConv2d`` (a class with ``ws_family =
+  'exact'``) and mmcv's ``ConvWS2d``.  Scale-invariant while σ ≫ ε_ws.
+* ``'variance_eps'``: ``ŵ = (w - μ) / sqrt(σ² + 1e-5)`` (σ unbiased, then
+  an affine ``γ ŵ + β``), mmcv's ``ConvAWS2d`` (DetectoRS) and
+  ``SAConv2d``.  Scale-invariant only while σ² ≫ 1e-5, i.e.
+  σ ≫ √1e-5 ≈ 3.2e-3.  The shift pulls σ towards ε, so for these it is
+  allowed only with ε ≥ :data:`MIN_EPS_VARIANCE_EPS` (ten times √1e-5:
+  for σ ≥ ε, ``σ / sqrt(σ² + 1e-5) ≥ 0.995``, within 0.5 % of the
+  scale-invariant ``(w - μ)/σ``); a smaller ε is refused with a message.
+
+mmcv classes are recognised by their qualified names, so nothing here
+imports mmcv.  Depthwise WS convs (one input channel per filter) are not
+shifted, as in the reference implementation.
+"""
+import math
+from typing import Dict, Optional
+
+import torch.nn as nn
+
+EXACT = 'exact'
+VARIANCE_EPS = 'variance_eps'
+#: mmcv's weight-standardized convs, by qualified class name
+MMCV_WS_CONVS = {
+    'mmcv.cnn.bricks.conv_ws.ConvWS2d': EXACT,
+    'mmcv.cnn.bricks.conv_ws.ConvAWS2d': VARIANCE_EPS,
+    'mmcv.ops.saconv.SAConv2d': VARIANCE_EPS,
+}
+#: the smallest ε the shift accepts on a 'variance_eps' conv
+MIN_EPS_VARIANCE_EPS = 10 * math.sqrt(1e-5)
+
+
+def ws_family(module: nn.Module) -> Optional[str]:
+    """``'exact'``, ``'variance_eps'`` or None (not a WS conv)."""
+    family = getattr(type(module), 'ws_family', None)
+    if family is not None:
+        return family
+    for cls in type(module).__mro__:
+        family = MMCV_WS_CONVS.get(f'{cls.__module__}.{cls.__qualname__}')
+        if family is not None:
+            return family
+    return None
+
+
+def is_ws_conv(module: nn.Module) -> bool:
+    """Whether ``module`` standardizes its weight (either family)."""
+    return ws_family(module) is not None
+
+
+def is_depthwise(module: nn.Module) -> bool:
+    """Filters with a single input channel (``C_in / groups == 1``)."""
+    return module.weight.shape[1] == 1
+
+
+def eps_shift_weights(model: nn.Module,
+                      eps: Optional[float] = None) -> Dict[int, str]:
+    """``id(weight) -> name`` of every WS conv weight that gets the ε-shift.
+
+    Trainable weights of non-depthwise WS convs of both families; with
+    ``eps`` given, a ``'variance_eps'`` conv and ``eps <``
+    :data:`MIN_EPS_VARIANCE_EPS` raise ``ValueError`` naming the module.
+    """
+    found: Dict[int, str] = {}
+    for name, module in model.named_modules():
+        family = ws_family(module)
+        if family is None or is_depthwise(module) or \
+                not module.weight.requires_grad:
+            continue
+        if family == VARIANCE_EPS and eps is not None and \
+                eps < MIN_EPS_VARIANCE_EPS:
+            raise ValueError(
+                f'{name} ({type(module).__name__}) standardizes with '
+                'sqrt(var + 1e-5): it is scale-invariant only while the '
+                'filter variance is well above 1e-5, and the eps-shifted '
+                f'L2 would pull its std towards eps={eps:g}, where it is '
+                'not. Use eps >= '
+                f'{MIN_EPS_VARIANCE_EPS:.4f}, or WSConv2d for this layer')
+        found.setdefault(id(module.weight),
+                         f'{name}.weight' if name else 'weight')
+    return found
