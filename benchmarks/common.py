@@ -23,12 +23,34 @@ def mmcv_formula(weight: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
     return (weight - mean) / (std + eps)
 
 
+class Timings(dict):
+    """Median seconds per candidate, with every sample in ``samples``
+    (``samples[name][i]`` from round ``i``, all candidates alternated)."""
+
+    def __init__(self, samples: Dict[str, List[float]]) -> None:
+        super().__init__(
+            {name: statistics.median(s) for name, s in samples.items()})
+        self.samples = samples
+
+    def ratio(self, a: str, b: str) -> Dict[str, float]:
+        """min / median / max over the rounds of ``a / b``, each round's
+        two samples taken side by side."""
+        ratios = [x / y for x, y in zip(self.samples[a], self.samples[b])]
+        return dict(min=min(ratios), median=statistics.median(ratios),
+                    max=max(ratios))
+
+
+def spread(r: Dict[str, float], fmt: str = '.3f') -> str:
+    """``median (min-max)`` of a :meth:`Timings.ratio`."""
+    return (f"{r['median']:{fmt}} ({r['min']:{fmt}}-{r['max']:{fmt}})")
+
+
 def time_side_by_side(candidates: Dict[str, Callable[[], None]],
                       repeats: int = 7,
                       warmup: int = 2,
-                      sync: Callable[[], None] = lambda: None
-                      ) -> Dict[str, float]:
-    """Median seconds per call, candidates alternated A/B/C, A/B/C, ...
+                      sync: Callable[[], None] = lambda: None) -> Timings:
+    """Seconds per call, candidates alternated A/B/C, A/B/C, ...: the
+    medians, and the samples for ratios per round (:class:`Timings`).
 
     ``sync`` runs before each clock read (e.g. ``torch.cuda.synchronize``).
     """
@@ -43,7 +65,7 @@ def time_side_by_side(candidates: Dict[str, Callable[[], None]],
             fn()
             sync()
             samples[name].append(time.perf_counter() - start)
-    return {name: statistics.median(s) for name, s in samples.items()}
+    return Timings(samples)
 
 
 def standardize_step(fn: Callable, weights: List[torch.Tensor],

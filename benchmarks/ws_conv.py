@@ -17,7 +17,7 @@ from mmcv.cnn.bricks.conv_ws import ConvWS2d
 
 sys.path.insert(0, __file__.rsplit('/', 1)[0])
 from common import (MASK_RCNN_GN_WS, build_mmdet_model,  # noqa: E402
-                    machine_line, mmcv_formula, print_table,
+                    machine_line, mmcv_formula, print_table, spread,
                     standardize_step, time_side_by_side)
 
 from mmdet_eps_l2 import standardize_weight  # noqa: E402
@@ -86,27 +86,37 @@ def main(argv=None):
     tb = bench_backbone(args.backbone_repeats, args.size)
     speedup = ta['mmcv'] / ta['ours']
     fwd_speedup = ta['mmcv fwd'] / ta['ours fwd']
+    fwd_spread = ta.ratio('mmcv fwd', 'ours fwd')
+    both_spread = ta.ratio('mmcv', 'ours')
     print_table(f'(a) standardize {n} WS weights ({numel / 1e6:.1f} M '
-                f'elements), median of {args.repeats}', [
-                    ('pass', 'WSConv2d ms', 'mmcv formula ms', 'speed-up'),
+                f'elements), median of {args.repeats} alternated rounds', [
+                    ('pass', 'WSConv2d ms', 'mmcv formula ms',
+                     'speed-up median (min-max)'),
                     ('forward', f"{ta['ours fwd'] * 1e3:.1f}",
-                     f"{ta['mmcv fwd'] * 1e3:.1f}", f'{fwd_speedup:.2f}'),
+                     f"{ta['mmcv fwd'] * 1e3:.1f}", spread(fwd_spread, '.2f')),
                     ('forward + backward', f"{ta['ours'] * 1e3:.1f}",
-                     f"{ta['mmcv'] * 1e3:.1f}", f'{speedup:.2f}'),
+                     f"{ta['mmcv'] * 1e3:.1f}", spread(both_spread, '.2f')),
                 ])
     base = tb['plain Conv2d']
     print_table(f'(b) GN+WS ResNet-50 backbone forward + backward, '
                 f'2x3x{args.size}x{args.size}, median of '
-                f'{args.backbone_repeats}',
-                [('conv', 's', 'ratio to plain Conv2d')] +
-                [(k, f'{v:.3f}', f'{v / base:.3f}') for k, v in tb.items()])
+                f'{args.backbone_repeats} alternated rounds',
+                [('conv', 's', 'ratio to plain Conv2d median (min-max)')] +
+                [(k, f'{v:.3f}', spread(tb.ratio(k, 'plain Conv2d')))
+                 for k, v in tb.items()])
     result = dict(standardize_ms={k: v * 1e3 for k, v in ta.items()},
                   standardize_speedup=speedup,
                   standardize_forward_speedup=fwd_speedup,
-                  backbone_s=tb,
+                  standardize_speedup_spread=both_spread,
+                  standardize_forward_speedup_spread=fwd_spread,
+                  backbone_s=dict(tb),
                   backbone_ratio_ws_to_plain=tb['WSConv2d'] / base,
                   backbone_ratio_ws_to_mmcv=tb['WSConv2d'] /
-                  tb['mmcv ConvWS'])
+                  tb['mmcv ConvWS'],
+                  backbone_ratio_ws_to_plain_spread=tb.ratio(
+                      'WSConv2d', 'plain Conv2d'),
+                  backbone_ratio_ws_to_mmcv_spread=tb.ratio(
+                      'WSConv2d', 'mmcv ConvWS'))
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(result, f, indent=2)

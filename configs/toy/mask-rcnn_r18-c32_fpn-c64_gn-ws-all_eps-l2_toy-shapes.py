@@ -8,25 +8,12 @@ _base_ = [
     '../_base_/schedules/toy_400it.py',
     '../_base_/toy_runtime.py',
     '../_base_/eps-l2_plugin.py',
+    '../_base_/models/toy_r18-c32_fpn-c64_gn-ws.py',
 ]
-ws_conv_cfg = dict(type='WSConv2d')
-gn_norm_cfg = dict(type='GN', num_groups=8, requires_grad=True)
-
 model = dict(
     data_preprocessor=dict(pad_size_divisor=32),
-    backbone=dict(
-        depth=18,
-        base_channels=32,
-        frozen_stages=-1,
-        norm_eval=False,
-        conv_cfg=ws_conv_cfg,
-        norm_cfg=gn_norm_cfg,
-        init_cfg=None),
-    neck=dict(
-        in_channels=[32, 64, 128, 256],
-        out_channels=64,
-        conv_cfg=ws_conv_cfg,
-        norm_cfg=gn_norm_cfg),
+    backbone={{_base_.toy_backbone}},
+    neck={{_base_.toy_neck}},
     rpn_head=dict(
         in_channels=64, feat_channels=64, anchor_generator=dict(scales=[4])),
     roi_head=dict(
@@ -37,16 +24,16 @@ model = dict(
             conv_out_channels=64,
             fc_out_channels=256,
             num_classes=3,
-            conv_cfg=ws_conv_cfg,
-            norm_cfg=gn_norm_cfg),
+            conv_cfg={{_base_.ws_conv_cfg}},
+            norm_cfg={{_base_.gn_norm_cfg}}),
         mask_roi_extractor=dict(out_channels=64),
         mask_head=dict(
             num_convs=2,
             in_channels=64,
             conv_out_channels=64,
             num_classes=3,
-            conv_cfg=ws_conv_cfg,
-            norm_cfg=gn_norm_cfg)),
+            conv_cfg={{_base_.ws_conv_cfg}},
+            norm_cfg={{_base_.gn_norm_cfg}})),
     train_cfg=dict(
         rpn_proposal=dict(nms_pre=500, max_per_img=200),
         rcnn=dict(sampler=dict(num=128))),

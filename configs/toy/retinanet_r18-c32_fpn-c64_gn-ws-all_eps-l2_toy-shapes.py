@@ -7,33 +7,19 @@ _base_ = [
     '../_base_/schedules/toy_400it.py',
     '../_base_/toy_runtime.py',
     '../_base_/eps-l2_plugin.py',
+    '../_base_/models/toy_r18-c32_fpn-c64_gn-ws.py',
 ]
-ws_conv_cfg = dict(type='WSConv2d')
-gn_norm_cfg = dict(type='GN', num_groups=8, requires_grad=True)
-
 model = dict(
     data_preprocessor=dict(pad_size_divisor=32),
-    backbone=dict(
-        depth=18,
-        base_channels=32,
-        frozen_stages=-1,
-        norm_eval=False,
-        conv_cfg=ws_conv_cfg,
-        norm_cfg=gn_norm_cfg,
-        init_cfg=None),
-    neck=dict(
-        in_channels=[32, 64, 128, 256],
-        start_level=1,
-        out_channels=64,
-        conv_cfg=ws_conv_cfg,
-        norm_cfg=gn_norm_cfg),
+    backbone={{_base_.toy_backbone}},
+    neck={{_base_.toy_neck_from_c3}},
     bbox_head=dict(
         num_classes=3,
         in_channels=64,
         feat_channels=64,
         stacked_convs=2,
-        conv_cfg=ws_conv_cfg,
-        norm_cfg=gn_norm_cfg,
+        conv_cfg={{_base_.ws_conv_cfg}},
+        norm_cfg={{_base_.gn_norm_cfg}},
         anchor_generator=dict(octave_base_scale=2)),
     test_cfg=dict(nms_pre=300, max_per_img=20))
 

@@ -5,6 +5,7 @@ from typing import Dict, List, Optional
 
 import torch
 import torch.nn as nn
+from torch.optim.optimizer import register_optimizer_step_pre_hook
 from mmengine.hooks import Hook
 from mmdet.registry import HOOKS
 
@@ -55,8 +56,10 @@ class WeightStatsHook(Hook):
       ε-shifted L2 for ε-shifted groups, ``weight_decay · w`` otherwise.
 
     Its own cost on a logged iteration is logged as
-    ``weight_stats_hook/time_s``.  The gradient norms are read in an
-    optimizer step-pre-hook that runs
+    ``weight_stats_hook/time_s``.  The gradient norms are read in a step
+    pre-hook common to all optimizers (torch's public
+    ``register_optimizer_step_pre_hook``; it acts on the runner's optimizer
+    only), which torch runs before each optimizer's own pre-hooks, hence
     before the regularizer touches the gradients; nothing runs between
     intervals.  With ``log_to_console=True`` the hook also writes them to
     the text log, one line per layer group at its own interval (not through
@@ -86,6 +89,7 @@ class WeightStatsHook(Hook):
         self._record = False
         self._grad_sq: Dict[str, List[float]] = {}
         self._handle = None
+        self._optimizer = None
         self.last_cost_s = 0.0
 
     # ----------------------------------------------------------- discovery
@@ -109,10 +113,12 @@ class WeightStatsHook(Hook):
             raise TypeError('WeightStatsHook needs a single OptimWrapper '
                             f'(got {type(runner.optim_wrapper).__name__})')
         self._collect(runner.model, optimizer)
-        self._handle = optimizer.register_step_pre_hook(self._read_grads)
-        # run before the regularizer's own pre-hook, on the loss gradient
-        optimizer._optimizer_step_pre_hooks.move_to_end(
-            self._handle.id, last=False)
+        self._optimizer = optimizer
+        # torch runs the step pre-hooks common to all optimizers before each
+        # optimizer's own, so this one reads the loss gradient before the
+        # regularizer's hook (registered when the optimizer was built) adds
+        # to it; it acts on this runner's optimizer only
+        self._handle = register_optimizer_step_pre_hook(self._read_grads)
 
     def after_train(self, runner) -> None:
         if self._handle is not None:
@@ -127,7 +133,7 @@ class WeightStatsHook(Hook):
             self.last_cost_s = 0.0
 
     def _read_grads(self, optimizer, args, kwargs) -> None:
-        if not self._record:
+        if not self._record or optimizer is not self._optimizer:
             return
         start = time.perf_counter()
         with torch.no_grad():

@@ -14,7 +14,9 @@ mmcv's ``KeyError: 'Cannot find None in registry'``.
 * :meth:`train` / :meth:`test` / :meth:`val`, before the loop starts: the
   data of the splits that loop reads (paths, JSON, classes, heads'
   ``num_classes``, sampled images), so testing does not need the training
-  data.
+  data.  ``data_check = False`` in the config keeps the path checks and
+  skips reading the annotation files (``--no-data-check`` of this
+  package's tools).
 
 A :class:`~mmdet_eps_l2.utils.ConfigCheckError` stops it with every
 problem listed.  Otherwise it is mmengine's ``Runner``, unchanged.
@@ -44,7 +46,9 @@ class CheckedRunner(Runner):
         return super().from_cfg(cfg)
 
     def _check_data(self, entry: str) -> None:
-        for note in check_config(self.cfg, splits=SPLITS[entry]):
+        inspect = self.cfg.get('data_check', True)
+        for note in check_config(self.cfg, splits=SPLITS[entry],
+                                 inspect_data=inspect):
             self.logger.warning(note)
 
     def train(self):

@@ -6,38 +6,23 @@ from mmdet.datasets.transforms.formatting import PackDetInputs
 from mmdet.datasets.transforms.loading import LoadAnnotations
 from mmdet.datasets.transforms.transforms import RandomFlip, Resize
 from mmengine.config import read_base
-from torch.nn import GroupNorm
 
 from mmdet_eps_l2.hooks.rng_state_hook import RNGStateHook
 from mmdet_eps_l2.hooks.weight_stats_hook import WeightStatsHook
-from mmdet_eps_l2.models.ws_conv import WSConv2d
 
 with read_base():
     from .._base_.datasets.toy_shapes_instance import *  # noqa: F401,F403
     from .._base_.eps_l2_plugin import *  # noqa: F401,F403
     from .._base_.mmdet.retinanet_r50_fpn import *  # noqa: F401,F403
+    from .._base_.models.toy_r18_c32_fpn_c64_gn_ws import *  # noqa
     from .._base_.schedules.toy_400it import *  # noqa: F401,F403
     from .._base_.toy_runtime import *  # noqa: F401,F403
 
-ws_conv_cfg = dict(type=WSConv2d)
-gn_norm_cfg = dict(type=GroupNorm, num_groups=8, requires_grad=True)
 model.update(
     dict(
         data_preprocessor=dict(pad_size_divisor=32),
-        backbone=dict(
-            depth=18,
-            base_channels=32,
-            frozen_stages=-1,
-            norm_eval=False,
-            conv_cfg=ws_conv_cfg,
-            norm_cfg=gn_norm_cfg,
-            init_cfg=None),
-        neck=dict(
-            in_channels=[32, 64, 128, 256],
-            start_level=1,
-            out_channels=64,
-            conv_cfg=ws_conv_cfg,
-            norm_cfg=gn_norm_cfg),
+        backbone=toy_backbone,
+        neck=toy_neck_from_c3,
         bbox_head=dict(
             num_classes=3,
             in_channels=64,
