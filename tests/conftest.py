@@ -35,10 +35,15 @@ def in_toy_root(toy_root, monkeypatch):
     return toy_root
 
 
-#: what makes a test end to end (training, a fresh interpreter, images)
+#: what makes a test slow: training, a fresh interpreter, generated images,
+#: full-size (COCO) detectors built, the paper-claims experiment
 _SLOW_FIXTURES = {'toy_root', 'in_toy_root'}
 _SLOW_CALLS = {'run_tool', '_run_shell', '_train_fails', 'build_runner'}
-_SLOW_FILES = {'test_distributed.py', 'test_own_data_template.py'}
+_SLOW_FILES = {
+    'test_distributed.py', 'test_own_data_template.py', 'test_configs.py',
+    'test_pure_python_configs.py', 'test_own_detector_recipe.py',
+    'test_paper_claims.py'
+}
 
 
 def _names_called(item) -> set:
