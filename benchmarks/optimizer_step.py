@@ -89,7 +89,6 @@ def main(argv=None):
         'reference per-parameter loop': lambda: reference_loop_step(
             loop_params, loop_ws, loop_bufs),
     }, repeats=args.repeats)
-    base = times['torch SGD foreach']
     print_table(
         f'one SGD step, {sum(p.numel() for p in params) / 1e6:.1f} M '
         f'parameters in {len(params)} tensors, {n_ws} ε-shifted WS weights; '

@@ -2,7 +2,6 @@
 the config check, shell tools that find the environment, one data root,
 plots over resumed runs, the demo's report."""
 import json
-import os
 import os.path as osp
 import subprocess
 import sys

@@ -8,12 +8,13 @@ Checkpoints saved by an mmengine Runner load with torch's
 the classes they hold).
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
 from mmdet_eps_l2.utils.quiet import silence_known_noise
-from mmengine.config import DictAction
+from mmdet_eps_l2.utils.tool_config import (add_shared_arguments,
+                                            load_tool_config,
+                                            parse_tool_args)
 
 silence_known_noise()  # before mmengine reads any config
 
@@ -24,22 +25,8 @@ def parse_args(argv=None):
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='where to save the metrics')
     parser.add_argument('--out', help='dump predictions to a .pkl file')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm',
-                                               'mpi'], default='none')
-    parser.add_argument(
-        '--verbose-log', action='store_true',
-        help="keep mmengine's hook-order table and deprecation notes in "
-        'the log (dropped by default)')
-    parser.add_argument(
-        '--no-data-check', action='store_true',
-        help='do not read the annotation files before training (their '
-        'paths are still checked)')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_shared_arguments(parser)
+    return parse_tool_args(parser, argv)
 
 
 def main(argv=None) -> int:
@@ -50,7 +37,6 @@ def main(argv=None) -> int:
             sys.exit(f'test: {what} file not found: {path}')
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
         sys.exit(f'test: --out must be a .pkl file, got {args.out}')
-    from mmdet_eps_l2.utils.tool_config import load_tool_config
     cfg = load_tool_config(args.config, args.cfg_options, args.work_dir,
                            args.launcher)
     cfg.load_from = args.checkpoint

@@ -1,19 +1,21 @@
 """Train a detector: mmdet's tools/train.py plus this plugin's checks.
 
 Same flags as mmdet's (``--work-dir``, ``--amp``, ``--auto-scale-lr``,
-``--resume``, ``--cfg-options``, ``--launcher``).  Before anything runs the
-config is checked (data root and annotation files, conv / hook /
-constructor types, ``eps_l2`` settings) and a clear error names what is
-wrong.  Without CUDA, ``--launcher pytorch`` (torchrun,
+``--resume``, ``--cfg-options``, ``--launcher``), plus ``--no-data-check``
+and ``--verbose-log``.  Before anything runs the config and the data are
+checked (:func:`mmdet_eps_l2.utils.check_config`) and a clear error names
+what is wrong.  Without CUDA, ``--launcher pytorch`` (torchrun,
 ``tools/dist_train.sh``) trains with the gloo backend on CPU.
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
 from mmdet_eps_l2.utils.quiet import silence_known_noise
-from mmengine.config import Config, DictAction
+from mmdet_eps_l2.utils.tool_config import (add_shared_arguments,
+                                            load_tool_config,
+                                            parse_tool_args)
+from mmengine.config import Config
 
 silence_known_noise()  # before mmengine reads any config
 
@@ -30,29 +32,13 @@ def parse_args(argv=None):
         '--resume', nargs='?', type=str, const='auto',
         help='resume from this checkpoint, or without a path from the '
         'latest checkpoint in the work directory')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override settings, key=value')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm',
-                                               'mpi'], default='none')
-    parser.add_argument(
-        '--verbose-log', action='store_true',
-        help="keep mmengine's hook-order table and deprecation notes in "
-        'the log (dropped by default)')
-    parser.add_argument(
-        '--no-data-check', action='store_true',
-        help='do not read the annotation files before training (their '
-        'paths are still checked)')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_shared_arguments(parser)
+    return parse_tool_args(parser, argv)
 
 
 def load_config(args) -> Config:
     """The config with the flags applied
     (:func:`mmdet_eps_l2.utils.tool_config.load_tool_config`)."""
-    from mmdet_eps_l2.utils.tool_config import load_tool_config
     return load_tool_config(args.config, args.cfg_options, args.work_dir,
                             args.launcher)
 

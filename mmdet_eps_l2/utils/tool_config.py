@@ -1,8 +1,11 @@
-"""The config as this package's tools load it (as mmdet's tools do)."""
+"""The config as this package's tools load it (as mmdet's tools do), and
+the flags train.py and test.py share."""
+import argparse
+import os
 import os.path as osp
 from typing import Optional
 
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 
 from .data_root import retarget_data_root
 
@@ -29,3 +32,32 @@ def load_tool_config(config: str,
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(config))[0])
     return cfg
+
+
+def add_shared_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--cfg-options``, ``--launcher``, ``--verbose-log``,
+    ``--no-data-check`` and ``--local-rank``, as train.py and test.py take
+    them."""
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override settings, key=value (data_root=DIR '
+                        'moves every split and evaluator)')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm',
+                                               'mpi'], default='none')
+    parser.add_argument(
+        '--verbose-log', action='store_true',
+        help="keep mmengine's hook-order table and deprecation notes in "
+        'the log (dropped by default)')
+    parser.add_argument(
+        '--no-data-check', action='store_true',
+        help='do not read the annotation files before running (their '
+        'paths are still checked)')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def parse_tool_args(parser: argparse.ArgumentParser, argv=None):
+    """Parse ``argv``; set ``LOCAL_RANK`` from ``--local-rank`` when the
+    launcher did not (as mmdet's tools do)."""
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
