@@ -13,8 +13,8 @@ from mmdet.registry import OPTIM_WRAPPER_CONSTRUCTORS
 
 from ..ops import check_non_negative
 from ..ops import param_groups as keys
-from ..ops.ws_family import eps_shift_weights
 from ..ops.param_groups import is_shifted, shift_group_keys, shift_lambda
+from ..ops.ws_family import eps_shift_weights
 from .eps_shifted_l2 import MODES, EpsShiftedL2StepHook, native_decay_mode
 
 EPS_L2_KEYS = ('eps', 'weight_decay', 'mode', 'allow_no_ws_conv')

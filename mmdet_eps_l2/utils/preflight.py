@@ -9,8 +9,8 @@ or touches a checkpoint.
 """
 import importlib
 import os
-import re
 import os.path as osp
+import re
 from typing import Iterator, List, Tuple
 
 
