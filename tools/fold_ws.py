@@ -21,6 +21,7 @@ import sys
 from typing import Any
 
 import torch
+from mmdet_eps_l2.ops.ws_family import EXACT, WS_CONV_CFG_TYPES
 from mmdet_eps_l2.utils.quiet import silence_known_noise
 from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
@@ -29,8 +30,9 @@ from mmengine.runner import CheckpointLoader
 silence_known_noise()  # before mmengine reads any config
 
 
-#: conv_cfg types that mean "weight-standardized conv"
-WS_CONV_CFG_TYPES = ('WSConv2d', 'ConvWS')
+#: conv_cfg types of the WS convs folded (the exact family)
+FOLDED_CONV_CFG_TYPES = tuple(
+    name for name, family in WS_CONV_CFG_TYPES.items() if family == EXACT)
 
 
 def strip_ws_from_config(cfg: Any) -> Any:
@@ -44,7 +46,7 @@ def strip_ws_from_config(cfg: Any) -> Any:
             out = {}
             for key, value in node.items():
                 if isinstance(value, dict) and \
-                        value.get('type') in WS_CONV_CFG_TYPES:
+                        value.get('type') in FOLDED_CONV_CFG_TYPES:
                     out[key] = None  # conv_cfg=None: plain nn.Conv2d
                 elif key in ('eps_l2', 'eps_l2_optim_wrapper'):
                     continue

@@ -43,7 +43,7 @@ def main(argv=None) -> int:
 
     import mmdet_eps_l2  # noqa: F401
     from mmdet_eps_l2.utils import (ConfigCheckError, check_config,
-                                    check_launcher, prepare_cpu_distributed)
+                                    prepare_cpu_distributed)
     from mmdet_eps_l2.utils.preflight import type_name
     from mmengine.registry import init_default_scope
     from mmengine.runner import Runner
@@ -62,8 +62,7 @@ def main(argv=None) -> int:
     for note in notes:
         print(f'test: note: {note}', file=sys.stderr)
     try:
-        check_launcher(args.launcher)
-        prepare_cpu_distributed(cfg, args.launcher)
+        prepare_cpu_distributed(cfg, args.launcher)  # checks the launcher
     except RuntimeError as e:
         sys.exit(f'test: {e}')
     # checked above: CheckedRunner (the plugin's runner_type) would only

@@ -75,7 +75,7 @@ def build_runner(argv=None):
 
     import mmdet_eps_l2  # noqa: F401  registers the plugin
     from mmdet_eps_l2.utils import (ConfigCheckError, check_config,
-                                    check_launcher, prepare_cpu_distributed)
+                                    prepare_cpu_distributed)
     from mmdet_eps_l2.utils.preflight import type_name
     from mmengine.registry import RUNNERS, init_default_scope
     from mmengine.runner import Runner
@@ -93,8 +93,7 @@ def build_runner(argv=None):
         print(f'train: note: {note}', file=sys.stderr)
     setup_cache_size_limit_of_dynamo()
     try:
-        check_launcher(args.launcher)
-        prepare_cpu_distributed(cfg, args.launcher)
+        prepare_cpu_distributed(cfg, args.launcher)  # checks the launcher
     except RuntimeError as e:
         sys.exit(f'train: {e}')
 

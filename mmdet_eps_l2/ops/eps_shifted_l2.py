@@ -30,7 +30,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 
-from .weight_standardization import filter_mean_std
+from .weight_standardization import filter_mean_std, mean_std_from_sums
 
 #: how the term is applied: added to the gradient before the optimizer's
 #: update (``'coupled'``, like ``SGD(weight_decay=λ)``), or to the weight
@@ -169,8 +169,7 @@ def _multi_tensor_eps_shifted_l2_(params, grads, eps, lam, plain, mode,
         flat64 = flat.to(torch.float64)
         total = torch.zeros_like(n).index_add_(0, index, flat64)
         sq = torch.zeros_like(n).index_add_(0, index, flat64 * flat64)
-        mean = total / n
-        sigma = ((sq - total * mean).clamp_min(0) / (n - 1)).sqrt()
+        mean, sigma = mean_std_from_sums(total, sq, n)
         alpha, beta = _alpha_beta(mean, sigma, eps, lam, plain)
         term = torch.addcmul(beta.to(flat.dtype)[index], flat,
                              alpha.to(flat.dtype)[index])

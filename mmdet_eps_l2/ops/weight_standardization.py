@@ -55,12 +55,19 @@ def filter_mean_std(w: torch.Tensor):
     size of ``w``); float64 accumulation keeps ``Σw² - (Σw)²/n`` exact
     enough even for filters whose mean is large against their spread.
     """
-    n = w[0].numel()
     total = w.sum(dim=_FILTER_DIMS, keepdim=True, dtype=torch.float64)
     norm = torch.linalg.vector_norm(
         w, dim=_FILTER_DIMS, keepdim=True, dtype=torch.float64)
+    return mean_std_from_sums(total, norm * norm, w[0].numel())
+
+
+def mean_std_from_sums(total: torch.Tensor, sum_sq: torch.Tensor, n):
+    """Mean and **unbiased** std of filters of ``n`` elements from their
+    Σw and Σw² (float64): ``μ = Σw/n``, ``σ² = (Σw² - Σw·μ)/(n - 1)``,
+    clamped at 0 against rounding.  ``n`` may be a tensor (one per filter).
+    """
     mean = total / n
-    std = ((norm * norm - total * mean).clamp_min(0) / (n - 1)).sqrt()
+    std = ((sum_sq - total * mean).clamp_min(0) / (n - 1)).sqrt()
     return mean, std
 
 

@@ -31,6 +31,14 @@ MMCV_WS_CONVS = {
     'mmcv.cnn.bricks.conv_ws.ConvAWS2d': VARIANCE_EPS,
     'mmcv.ops.saconv.SAConv2d': VARIANCE_EPS,
 }
+#: ``conv_cfg`` type names of WS convs in configs (this package's and
+#: mmcv's registry names)
+WS_CONV_CFG_TYPES = {
+    'WSConv2d': EXACT,
+    'ConvWS': EXACT,
+    'ConvAWS': VARIANCE_EPS,
+    'SAC': VARIANCE_EPS,
+}
 #: the smallest ε the shift accepts on a 'variance_eps' conv
 MIN_EPS_VARIANCE_EPS = 10 * math.sqrt(1e-5)
 

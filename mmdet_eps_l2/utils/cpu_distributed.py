@@ -47,7 +47,8 @@ def check_launcher(launcher: str) -> None:
 
 
 def prepare_cpu_distributed(cfg, launcher: str) -> bool:
-    """Set up gloo for ``launcher='pytorch'`` when CUDA is unavailable.
+    """Check the launcher's environment (:func:`check_launcher`), then set
+    up gloo for ``launcher='pytorch'`` when CUDA is unavailable.
 
     Returns True when it did (and changed ``cfg``), False otherwise.
     """

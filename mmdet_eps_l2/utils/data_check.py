@@ -50,20 +50,26 @@ def _leaf_datasets(dataset, where: str) -> Iterator[Tuple[str, dict]]:
             yield where, dataset
 
 
-def coco_datasets(cfg, splits: Optional[Sequence[str]] = None
-                  ) -> Iterator[Tuple[str, dict]]:
-    """``(config key, dataset cfg)`` of each split's JSON-annotated dataset."""
+def split_datasets(cfg, splits: Optional[Sequence[str]] = None
+                   ) -> Iterator[Tuple[str, dict]]:
+    """``(config key, dataset cfg)`` of each dataloader's datasets (those
+    inside wrappers), for ``splits`` or all three dataloaders."""
     for split in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         if splits and split not in splits:
             continue
         loader = cfg.get(split)
-        if not loader:
-            continue
-        for where, dataset in _leaf_datasets(loader.get('dataset'),
-                                             f'{split}.dataset'):
-            ann = dataset.get('ann_file')
-            if isinstance(ann, str) and ann.endswith('.json'):
-                yield where, dataset
+        if loader:
+            yield from _leaf_datasets(loader.get('dataset'),
+                                      f'{split}.dataset')
+
+
+def coco_datasets(cfg, splits: Optional[Sequence[str]] = None
+                  ) -> Iterator[Tuple[str, dict]]:
+    """``(config key, dataset cfg)`` of each split's JSON-annotated dataset."""
+    for where, dataset in split_datasets(cfg, splits):
+        ann = dataset.get('ann_file')
+        if isinstance(ann, str) and ann.endswith('.json'):
+            yield where, dataset
 
 
 def _join(root: str, path: str) -> str:

@@ -13,6 +13,9 @@ import os.path as osp
 import re
 from typing import Iterator, List, Tuple
 
+from ..ops.ws_family import WS_CONV_CFG_TYPES
+from .data_check import check_coco_data, split_datasets
+
 
 class ConfigCheckError(ValueError):
     """A config that cannot train, with the reason."""
@@ -100,7 +103,7 @@ def _check_eps_l2(cfg) -> List[str]:
 
 
 #: conv_cfg types that are weight-standardized convs
-WS_CONV_TYPES = ('WSConv2d', 'ConvWS', 'ConvAWS')
+WS_CONV_TYPES = tuple(WS_CONV_CFG_TYPES)
 #: GN+WS ImageNet checkpoints: name pattern -> (backbone type, depth)
 GN_WS_CHECKPOINT = re.compile(r'(resnet|resnext)(\d+)(_32x4d)?_gn_ws')
 
@@ -193,21 +196,13 @@ def _check_amp(cfg) -> List[str]:
 
 
 def _dataset_files(cfg) -> Iterator[Tuple[str, str]]:
-    for split in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        loader = cfg.get(split)
-        if not loader:
-            continue
-        dataset = loader.get('dataset', {})
-        while isinstance(dataset, dict) and 'dataset' in dataset:
-            dataset = dataset['dataset']  # RepeatDataset & co.
-        if not isinstance(dataset, dict):
-            continue
+    for where, dataset in split_datasets(cfg):
         root = dataset.get('data_root') or ''
         if root:
-            yield f'{split}.dataset.data_root', root
+            yield f'{where}.data_root', root
         ann = dataset.get('ann_file')
         if ann:
-            yield f'{split}.dataset.ann_file', osp.join(root, ann)
+            yield f'{where}.ann_file', osp.join(root, ann)
     for split in ('val_evaluator', 'test_evaluator'):
         evaluator = cfg.get(split)
         if isinstance(evaluator, dict) and evaluator.get('ann_file'):
@@ -265,7 +260,6 @@ def check_config(cfg, check_data: bool = True, splits=None,
     if check_data:
         problems += _check_data_paths(cfg, splits)
         if inspect_data:
-            from .data_check import check_coco_data
             loaders = [s for s in splits or () if s.endswith('dataloader')]
             data_problems, notes = check_coco_data(cfg, loaders or None)
             problems += data_problems
