@@ -2,12 +2,13 @@
 # Both build the environment in .venv first (fast when it is already there).
 PY := .venv/bin/python
 
-.PHONY: install test demo bench gpu-kit clean-data
+.PHONY: install test demo bench gpu-kit gpu-dry-run clean-data
 
 install:
 	bash tools/install_env.sh
 
-test: install
+# (the GPU check's dry run in the tests installs from the kit)
+test: install gpu-kit
 	$(PY) -m pytest tests -q -p no:cacheprovider
 
 demo: install
@@ -19,6 +20,10 @@ bench: install
 # wheels + mmcv source for a bare, offline GPU machine (Python 3.12)
 gpu-kit:
 	bash tools/make_gpu_kit.sh
+
+# on a GPU machine (after `make gpu-kit` here): bash benchmarks/gpu_e2e.sh
+gpu-dry-run: install gpu-kit
+	bash benchmarks/gpu_e2e.sh --dry-run bench_results/gpu_e2e_dry_run
 
 clean-data:
 	rm -rf data/toy_coco work_dirs/demo

@@ -42,7 +42,7 @@ _SLOW_CALLS = {'run_tool', '_run_shell', '_train_fails', 'build_runner'}
 _SLOW_FILES = {
     'test_distributed.py', 'test_own_data_template.py', 'test_configs.py',
     'test_pure_python_configs.py', 'test_own_detector_recipe.py',
-    'test_paper_claims.py'
+    'test_paper_claims.py', 'test_gpu_e2e.py'
 }
 
 
