@@ -55,8 +55,10 @@ import time
 HERE = osp.dirname(osp.abspath(__file__))
 ROOT = osp.dirname(osp.dirname(HERE))
 KIT = os.environ.get('GPU_KIT', osp.join(ROOT, '.gpu_kit'))
-MASK_RCNN = 'configs/toy/mask-rcnn_r18-c32_fpn-c64_gn-ws-all_eps-l2_toy-shapes.py'
-RETINANET = 'configs/toy/retinanet_r18-c32_fpn-c64_gn-ws-all_eps-l2_toy-shapes.py'
+MASK_RCNN = ('configs/toy/'
+             'mask-rcnn_r18-c32_fpn-c64_gn-ws-all_eps-l2_toy-shapes.py')
+RETINANET = ('configs/toy/'
+             'retinanet_r18-c32_fpn-c64_gn-ws-all_eps-l2_toy-shapes.py')
 # the fp32 CPU demo of the same config (README "Results": `make demo`)
 CPU_DEMO_MAP = {'coco/bbox_mAP': 0.898, 'coco/segm_mAP': 0.908}
 LOGS = ('setup.log', 'unit.log', 'train.log', 'tools.log', 'perf.log',
@@ -131,12 +133,7 @@ class Check:
         non-zero exit or when it runs past ``limit`` seconds."""
         limit = max(1., min(limit, self.left()))
         with open(osp.join(self.out, log), 'a') as f:
-            f.write(f'\n$ {" ".join(map(str, cmd))}\n')
-            f.flush()
-            proc = subprocess.Popen([str(c) for c in cmd], stdout=f,
-                                    stderr=subprocess.STDOUT, cwd=cwd,
-                                    env=env or self.env(),
-                                    start_new_session=True)
+            proc = spawn(cmd, f, env or self.env(), cwd)
             try:
                 rc = proc.wait(timeout=limit)
             except subprocess.TimeoutExpired:
@@ -151,12 +148,7 @@ class Check:
     def start_background(self, name, cmd, env=None):
         log = osp.join(self.tmp, f'{name}.log')
         f = open(log, 'w')
-        f.write(f'$ {" ".join(map(str, cmd))}\n')
-        f.flush()
-        proc = subprocess.Popen([str(c) for c in cmd], stdout=f,
-                                stderr=subprocess.STDOUT, cwd=ROOT,
-                                env=env or self.env(),
-                                start_new_session=True)
+        proc = spawn(cmd, f, env or self.env())
         self.background[name] = (proc, f, log, time.time())
 
     def wait_background(self, name, limit, into_log='setup.log'):
@@ -213,6 +205,16 @@ def machine():
     except ImportError as e:
         out['torch'] = f'not importable: {e}'
     return out
+
+
+def spawn(cmd, log_file, env, cwd=ROOT, note=''):
+    """Start ``cmd`` in its own process group, output to ``log_file``
+    after a ``$ command`` line."""
+    log_file.write(f'\n$ {note}{" ".join(map(str, cmd))}\n')
+    log_file.flush()
+    return subprocess.Popen([str(c) for c in cmd], stdout=log_file,
+                            stderr=subprocess.STDOUT, cwd=cwd, env=env,
+                            start_new_session=True)
 
 
 def kill_group(proc):
@@ -284,7 +286,15 @@ def stage_install(c):
            '--disable-pip-version-check', '--target', c.site, '-q']
     if c.dry:  # this CPU machine's Python is not 3.12: pip checks the tags
         cmd += PY312_TAGS
-    c.run(cmd + wheels, 'setup.log', 90, env=os.environ.copy())
+    has_pip = subprocess.run([sys.executable, '-m', 'pip', '--version'],
+                             capture_output=True).returncode == 0
+    if has_pip:
+        c.run(cmd + wheels, 'setup.log', 90, env=os.environ.copy())
+    else:  # a wheel is a zip of its install tree
+        unpack_wheels(wheels, c.site)
+        with open(osp.join(c.out, 'setup.log'), 'a') as f:
+            f.write(f'no pip for {sys.executable}: {len(wheels)} wheels '
+                    f'unpacked into {c.site}\n')
     names = sorted({osp.basename(p).split('-')[0].lower().replace('_', '-')
                     for p in wheels})
     installed = sorted(
@@ -307,7 +317,8 @@ def stage_install(c):
     c.start_background('toy_data', [
         sys.executable, 'tools/generate_toy_coco.py', c.data, '--train',
         n_train, '--val', n_val], env=os.environ.copy())
-    result = dict(target=c.site, wheels=len(wheels), installed=installed)
+    result = dict(target=c.site, wheels=len(wheels), installed=installed,
+                  installer='pip' if has_pip else 'unzip')
     if not c.dry:
         probe = ('import importlib, json; print(json.dumps({m: getattr('
                  'importlib.import_module(m), "__version__", "?") for m in '
@@ -321,6 +332,13 @@ def stage_install(c):
             raise StageFailed(f'the kit does not import: {out.stderr[-400:]}')
         result['versions'] = last_json_line(out.stdout)
     return result
+
+
+def unpack_wheels(wheels, target):
+    import zipfile
+    for wheel in wheels:
+        with zipfile.ZipFile(wheel) as z:
+            z.extractall(target)
 
 
 def stage_unit(c):
@@ -500,17 +518,14 @@ def stage_dist_resume(c):
                    'CPU with gloo)')
     c.wait_data()
     env = c.env()
-    env['PORT'] = '29517'
+    env['PORT'] = '29517'  # one port per run: no wait for a closed socket
     c.run(base + ['--work-dir', full, '--cfg-options'] + options,
           'dist_resume.log', 120, env=env)
+    env['PORT'] = '29518'
     # the same run, killed once its first checkpoint is on disk
     log = open(osp.join(c.out, 'dist_resume.log'), 'a')
-    log.write('\n$ (killed after the first checkpoint) ' + ' '.join(
-        base + ['--work-dir', cut]) + '\n')
-    log.flush()
-    proc = subprocess.Popen(base + ['--work-dir', cut, '--cfg-options'] +
-                            options, stdout=log, stderr=subprocess.STDOUT,
-                            cwd=ROOT, env=env, start_new_session=True)
+    proc = spawn(base + ['--work-dir', cut, '--cfg-options'] + options, log,
+                 env, note='(killed after its first checkpoint) ')
     first = osp.join(cut, f'iter_{iters // 4}.pth')
     t_end = time.time() + min(120, c.left())
     while time.time() < t_end and proc.poll() is None and \
@@ -526,6 +541,7 @@ def stage_dist_resume(c):
     if not osp.exists(first):
         raise StageFailed('no checkpoint appeared before the time limit')
     resumed_from = last_checkpoint(cut)
+    env['PORT'] = '29519'
     c.run(base + ['--work-dir', cut, '--resume', '--cfg-options'] + options,
           'dist_resume.log', 120, env=env)
     out = subprocess.run(

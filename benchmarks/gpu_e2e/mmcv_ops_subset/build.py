@@ -170,8 +170,8 @@ def library_stub_headers(build_dir: str, include: list) -> list:
     types per library that torch's headers mention.  Only for headers found
     nowhere; returns what it wrote."""
     from torch.utils.cpp_extension import CUDA_HOME, include_paths
-    dirs = include_paths() + include + [osp.join(CUDA_HOME or '/usr/local/cuda',
-                                                 'include')]
+    toolkit = CUDA_HOME or '/usr/local/cuda'
+    dirs = include_paths() + include + [osp.join(toolkit, 'include')]
     written = []
     for name, text in LIBRARY_STUBS.items():
         if any(osp.exists(osp.join(d, name)) for d in dirs):
@@ -216,10 +216,16 @@ def build(sdist: str, dest: str, cuda: bool, build_dir: str) -> dict:
         major, minor = torch.cuda.get_device_capability()
         os.environ['TORCH_CUDA_ARCH_LIST'] = f'{major}.{minor}'
     os.environ.setdefault('MAX_JOBS', str(os.cpu_count() or 2))
+    ldflags = []
+    if cuda:  # find this toolkit's libcudart when torch has not loaded one
+        from torch.utils.cpp_extension import CUDA_HOME
+        lib = osp.join(CUDA_HOME or '/usr/local/cuda', 'lib64')
+        ldflags = [f'-Wl,-rpath,{lib}']
     module = load(name='_ext_subset', sources=sources,
                   extra_include_paths=include,
                   extra_cflags=['-O2'] + macros,
-                  extra_cuda_cflags=macros, build_directory=build_dir,
+                  extra_cuda_cflags=macros, extra_ldflags=ldflags,
+                  build_directory=build_dir,
                   with_cuda=cuda, verbose=True)
     t_compile = time.time() - t0
     shutil.copy2(module.__file__, osp.join(dest, 'mmcv', '_ext_subset.so'))
