@@ -320,10 +320,11 @@ def stage_install(c):
     result = dict(target=c.site, wheels=len(wheels), installed=installed,
                   installer='pip' if has_pip else 'unzip')
     if not c.dry:
+        # (mmdet imports mmcv, which comes with the mmcv_ops build)
         probe = ('import importlib, json; print(json.dumps({m: getattr('
                  'importlib.import_module(m), "__version__", "?") for m in '
-                 '("mmengine", "mmdet", "pycocotools", "shapely", '
-                 '"terminaltables", "addict", "yapf", "termcolor")}))')
+                 '("mmengine", "pycocotools", "shapely", "terminaltables", '
+                 '"addict", "yapf", "termcolor", "pkg_resources")}))')
         env = c.env()
         env['PYTHONPATH'] = c.site  # the kit alone
         out = subprocess.run([sys.executable, '-c', probe], env=env,
