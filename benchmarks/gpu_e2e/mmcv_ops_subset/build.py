@@ -27,6 +27,12 @@ compiled ``_ext_subset.so``, and ``_ext.py``, which re-exports the compiled
 ops and answers every other op name with a function that raises
 ``NotImplementedError`` naming the op (``mmcv.ops`` checks at import that
 every op name exists).  Put ``DEST`` first on ``PYTHONPATH``.
+
+Two header gaps are filled where they occur (and listed in the printed
+``compat_headers``): ``THC/THCAtomics.cuh``, which mmcv 2.1.0 includes and
+recent torch builds lack (forwarded to ``ATen/cuda/Atomic.cuh``), and the
+cuSPARSE / cuBLAS / cuSOLVER headers torch's CUDA headers include, for a
+toolkit without them (the handle and status types only).
 """
 import argparse
 import glob
