@@ -4,6 +4,7 @@ import json
 import os
 import os.path as osp
 import subprocess
+import sys
 
 import pytest
 import torch
@@ -165,3 +166,21 @@ def test_cpu_e2e_needs_dry_run(tmp_path):
     proc = run_e2e(['--cpu-e2e', tmp_path], timeout=60)
     assert proc.returncode == 2
     assert '--cpu-e2e goes with --dry-run' in proc.stdout
+
+
+def test_summary_of_the_json_for_the_readme(dry_run):
+    out = dry_run[0]
+    proc = subprocess.run(
+        [sys.executable,
+         osp.join(ROOT, 'benchmarks', 'gpu_e2e', 'summarize.py'),
+         out / 'gpu_e2e.json'], stdout=subprocess.PIPE, text=True,
+        timeout=60)
+    assert proc.returncode == 0
+    text = proc.stdout
+    assert text.startswith('gpu_e2e on CPU (dry run), torch ')
+    assert '| install | passed |' in text
+    assert '| train_mask_rcnn | skipped |' in text
+    assert 'vs reference file: nms same indices True' in text
+    assert '**optimizer step, 45.71 M parameters, 69 shifted weights**' in \
+        text
+    assert '| plain Conv2d |' in text and '| 1.000 (1.000-1.000) |' in text
