@@ -17,8 +17,10 @@ STAGES = ['install', 'unit', 'mmcv_ops', 'train_mask_rcnn', 'tools', 'perf',
 
 
 def run_e2e(args, env=None, timeout=1200):
+    env = env or env_with_repo()
+    env.setdefault('PYTHON', sys.executable)  # the tests' interpreter
     return subprocess.run(['bash', SCRIPT] + [str(a) for a in args], cwd=ROOT,
-                          env=env or env_with_repo(), stdout=subprocess.PIPE,
+                          env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True, timeout=timeout)
 
 
