@@ -9,7 +9,7 @@
 #
 #   bash benchmarks/gpu_e2e.sh [OUT_DIR]             # on the GPU machine
 #   bash benchmarks/gpu_e2e.sh --dry-run [OUT_DIR]   # here, on CPU
-#   bash benchmarks/gpu_e2e.sh --only perf ...       # some stages again
+#   bash benchmarks/gpu_e2e.sh --only perf,tools      # some stages again
 #
 # OUT_DIR defaults to $OUT when set, else bench_results.  Options:
 # benchmarks/gpu_e2e/run.py --help.

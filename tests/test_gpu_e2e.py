@@ -138,6 +138,8 @@ def test_missing_kit_is_named_and_later_stages_skip(tmp_path):
     assert result['stages']['unit']['reason'] == \
         'needs install, which did not pass'
     assert result['stages']['perf']['reason'] == \
+        'needs install, which did not pass'
+    assert result['stages']['dist_resume']['reason'] == \
         'needs mmcv_ops, which did not pass'
     assert result['summary'] == dict(passed=0, failed=1, skipped=7)
 
@@ -186,3 +188,20 @@ def test_summary_of_the_json_for_the_readme(dry_run):
     assert '**optimizer step, 45.71 M parameters, 69 shifted weights**' in \
         text
     assert '| plain Conv2d |' in text and '| 1.000 (1.000-1.000) |' in text
+
+
+def test_only_runs_the_named_stages_and_what_they_need(kit, tmp_path):
+    proc = run_e2e(['--dry-run', '--only', 'unit', tmp_path], timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    result = json.loads((tmp_path / 'gpu_e2e.json').read_text())
+    assert list(result['stages']) == ['install', 'unit']
+    proc = run_e2e(['--dry-run', '--only', 'unit,tool', tmp_path],
+                   timeout=60)
+    assert proc.returncode == 2
+    assert "--only: unknown stage(s) ['tool']; the stages: install, unit, " \
+        'mmcv_ops, train_mask_rcnn, tools, perf' in proc.stdout
+    proc = run_e2e(['--dry-run', '--only', 'unit', tmp_path], timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    result = json.loads((tmp_path / 'gpu_e2e.json').read_text())
+    assert list(result['stages']) == ['install', 'unit']
+    assert result['summary'] == dict(passed=2, failed=0, skipped=0)
