@@ -9,8 +9,8 @@
    output dtype, finite, close to the float64 reference;
 3. channels_last input and weight give the contiguous result;
 4. one ε-shifted SGD step built by ``EpsShiftedL2OptimWrapperConstructor``
-   against the reference update of the paper (coupled and decoupled), the
-   batched (CUDA default) and per-tensor paths;
+   against the reference update of the paper (coupled), on the batched
+   (CUDA default) and the per-tensor path;
 5. an fp16 ``AmpOptimWrapper`` step equals the fp32 ``OptimWrapper`` step
    (same fp32 loss: scaling by a power of two is exact), and an autocast
    step stays finite (CUDA only: mmengine's AmpOptimWrapper needs it).
@@ -126,20 +126,18 @@ class TinyWSNet(nn.Module):
         return self.fc(x.mean((2, 3)))
 
 
-def build_wrapper(model, eps, mode='coupled', wrapper='OptimWrapper',
-                  **wrapper_kw):
+def build_wrapper(model, eps, wrapper='OptimWrapper', **wrapper_kw):
+    """SGD(lr, momentum, λ) with the ε-shifted constructor (coupled)."""
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import init_default_scope
 
     import mmdet_eps_l2  # noqa: F401  (registers the constructor)
     init_default_scope('mmdet')
     opt = dict(type='SGD', lr=LR, momentum=MOMENTUM, weight_decay=LAM)
-    if mode == 'decoupled':
-        opt = dict(type='AdamW', lr=1e-3, weight_decay=LAM)
     return build_optim_wrapper(model, dict(
         type=wrapper, optimizer=opt, **wrapper_kw,
         constructor='EpsShiftedL2OptimWrapperConstructor',
-        paramwise_cfg=dict(eps_l2=dict(eps=eps, mode=mode))))
+        paramwise_cfg=dict(eps_l2=dict(eps=eps))))
 
 
 def reference_coupled_sgd(model, eps):
@@ -171,9 +169,11 @@ def optimizer_checks(device, results):
         model = TinyWSNet().to(device)
         wrapper = build_wrapper(model, eps)
         from mmdet_eps_l2.optim.eps_shifted_l2 import EpsShiftedL2StepHook
-        for hook in wrapper.optimizer._optimizer_step_pre_hooks.values():
-            if isinstance(hook, EpsShiftedL2StepHook):
-                hook.foreach = foreach
+        hooks = [h for h in wrapper.optimizer._optimizer_step_pre_hooks
+                 .values() if isinstance(h, EpsShiftedL2StepHook)]
+        if len(hooks) != 1:
+            raise RuntimeError(f'{len(hooks)} ε-shift step hooks, not 1')
+        hooks[0].foreach = foreach  # the path under test
         F.cross_entropy(model(x), y).backward()
         ref = reference_coupled_sgd(model, eps)
         wrapper.step()
