@@ -100,8 +100,8 @@ def compare(out, ref):
 
 def not_compiled_message():
     """What a missing op says in a partial build (None in a full one)."""
-    import mmcv
-    ext = __import__('mmcv._ext', fromlist=['_'])
+    import importlib
+    ext = importlib.import_module('mmcv._ext')
     if not hasattr(ext, 'COMPILED_OPS'):
         return None
     try:

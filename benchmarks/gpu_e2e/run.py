@@ -99,6 +99,9 @@ class Check:
         self.start = time.time()
         self.deadline = self.start + args.budget_s
         self.background = {}
+        self.data_done = False  # the toy data set generated (background)
+        self.current = {}  # the running stage's JSON entry
+        self.mask_checkpoint = None  # train_mask_rcnn's, for the tools
         self.result = dict(
             script='benchmarks/gpu_e2e.sh', dry_run=self.dry,
             cpu_e2e=bool(args.cpu_e2e),
@@ -174,7 +177,7 @@ class Check:
 
     def wait_data(self):
         """The generated toy data set, once."""
-        if not getattr(self, 'data_done', False):
+        if not self.data_done:
             self.wait_background('toy_data', 180)
             self.data_done = True
 
@@ -335,6 +338,19 @@ def stage_install(c):
     return result
 
 
+def run_with_json(c, script, args, log, limit):
+    """Run ``benchmarks/gpu_e2e/SCRIPT --device D --json F ARGS``; what it
+    wrote to F joins the stage's entry, also when it failed."""
+    out = osp.join(c.tmp, script.replace('.py', '.json'))
+    try:
+        c.run([sys.executable, osp.join(HERE, script), '--device', c.device,
+               '--json', out] + args, log, limit)
+    finally:
+        if osp.exists(out):
+            with open(out) as f:
+                c.current.update(json.load(f))
+
+
 def unpack_wheels(wheels, target):
     import zipfile
     for wheel in wheels:
@@ -348,14 +364,7 @@ def stage_unit(c):
         if osp.exists(osp.join(c.subset, 'mmcv', '_ext.py')):
             break
         time.sleep(0.5)
-    out = osp.join(c.tmp, 'unit.json')
-    try:
-        c.run([sys.executable, osp.join(HERE, 'unit_checks.py'), '--device',
-               c.device, '--json', out], 'unit.log', 120)
-    finally:
-        if osp.exists(out):
-            with open(out) as f:
-                c.current.update(json.load(f))
+    run_with_json(c, 'unit_checks.py', [], 'unit.log', 120)
     return {}
 
 
@@ -450,7 +459,7 @@ def stage_train_retinanet(c):
 
 
 def stage_tools(c):
-    ckpt = getattr(c, 'mask_checkpoint', None)
+    ckpt = c.mask_checkpoint
     if not c.e2e:
         raise Skip('needs the CUDA checkpoint of train_mask_rcnn (dry run)')
     if not ckpt:
@@ -480,17 +489,9 @@ def stage_tools(c):
 
 
 def stage_perf(c):
-    out = osp.join(c.tmp, 'perf.json')
-    cmd = [sys.executable, osp.join(HERE, 'perf.py'), '--device', c.device,
-           '--json', out]
-    if c.on_cpu:  # the full-detector iteration takes minutes on CPU
-        cmd += ['--tiny', '--only', 'trunk', 'step']
-    try:
-        c.run(cmd, 'perf.log', 200)
-    finally:
-        if osp.exists(out):
-            with open(out) as f:
-                c.current.update(json.load(f))
+    # (on CPU the full-detector iteration takes minutes)
+    args = ['--tiny', '--only', 'trunk', 'step'] if c.on_cpu else []
+    run_with_json(c, 'perf.py', args, 'perf.log', 200)
     return {}
 
 

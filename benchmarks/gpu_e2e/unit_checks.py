@@ -29,17 +29,10 @@ import torch.nn.functional as F
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, ROOT)
+sys.path.insert(0, osp.join(ROOT, 'benchmarks'))
+from common import mmcv_formula  # noqa: E402  (mmcv's conv_ws_2d formula)
 
 LR, MOMENTUM, LAM = 0.1, 0.9, 1e-2
-
-
-def reference_ws(weight: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
-    """mmcv's ``conv_ws_2d`` standardization, float64."""
-    w = weight.double()
-    flat = w.flatten(1)
-    mean = flat.mean(1).view(-1, 1, 1, 1)
-    std = flat.std(1).view(-1, 1, 1, 1)
-    return (w - mean) / (std + eps)
 
 
 def max_rel(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -60,11 +53,11 @@ def ws_conv_checks(device, results):
     x = torch.randn(4, 16, 24, 20, device=device, requires_grad=True)
     grad_out = torch.randn(4, 32, 24, 20, device=device)
 
-    # float64 reference: conv with the reference-standardized weight
+    # float64 reference: conv with mmcv's standardization of the weight
     xr = x.detach().double().requires_grad_(True)
     wr = conv.weight.detach().double().requires_grad_(True)
     br = conv.bias.detach().double().requires_grad_(True)
-    yr = F.conv2d(xr, reference_ws(wr), br, padding=1)
+    yr = F.conv2d(xr, mmcv_formula(wr), br, padding=1)
     yr.backward(grad_out.double())
 
     y = conv(x)

@@ -85,18 +85,21 @@ def __getattr__(name):
 
 
 def extract_mmcv(sdist: str, workdir: str) -> str:
-    """The unpacked source tree (``.../mmcv-2.1.0``) of an sdist or dir."""
+    """The unpacked source tree (``.../mmcv-2.1.0``) of an sdist or dir;
+    an sdist already unpacked in ``workdir`` by an earlier build is reused."""
     if osp.isdir(sdist):
         return sdist
-    if osp.isdir(workdir) and any(d.startswith('mmcv-')
-                                  for d in os.listdir(workdir)):
-        (top, ) = [d for d in os.listdir(workdir) if d.startswith('mmcv-')]
-        return osp.join(workdir, top)  # unpacked by an earlier build
-    os.makedirs(workdir, exist_ok=True)
-    with tarfile.open(sdist) as tar:
-        tar.extractall(workdir, filter='data') if hasattr(
-            tarfile, 'data_filter') else tar.extractall(workdir)
-    (top, ) = [d for d in os.listdir(workdir) if d.startswith('mmcv-')]
+
+    def unpacked():
+        return [d for d in os.listdir(workdir) if d.startswith('mmcv-')] \
+            if osp.isdir(workdir) else []
+
+    if not unpacked():
+        os.makedirs(workdir, exist_ok=True)
+        with tarfile.open(sdist) as tar:
+            tar.extractall(workdir, filter='data') if hasattr(
+                tarfile, 'data_filter') else tar.extractall(workdir)
+    (top, ) = unpacked()
     return osp.join(workdir, top)
 
 
