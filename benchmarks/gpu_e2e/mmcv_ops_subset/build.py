@@ -199,6 +199,8 @@ def build(sdist: str, dest: str, cuda: bool, build_dir: str) -> dict:
     from torch.utils.cpp_extension import load
 
     t0 = time.time()
+    # absolute: the source links must resolve from inside build_dir
+    build_dir, dest = osp.abspath(build_dir), osp.abspath(dest)
     work = osp.join(build_dir, 'src')
     src = extract_mmcv(sdist, work)
     devices = ('cpu', 'cuda') if cuda else ('cpu', )
