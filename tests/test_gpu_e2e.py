@@ -73,6 +73,12 @@ def test_dry_run_builds_the_mmcv_subset_equal_to_mmcv(dry_run):
         'nms', 'roi_align_forward', 'roi_align_backward',
         'sigmoid_focal_loss_forward', 'sigmoid_focal_loss_backward',
         'get_compiler_version', 'get_compiling_cuda_version']
+    # compiled here: the kit has no prebuilt module, or its module (cp312,
+    # CUDA, torch 2.11) does not load under this interpreter
+    assert ops['build']['path'] == 'compiled'
+    assert ops['build']['prebuilt_rejected'].startswith((
+        'none in the kit', 'it does not load here')), ops['build']
+    assert ops['reference'] == 'the full mmcv of this interpreter'
     parity = ops['parity']
     assert parity['mmcv'].endswith(osp.join('mmcv_subset', 'mmcv',
                                             '__init__.py'))
@@ -205,3 +211,179 @@ def test_only_runs_the_named_stages_and_what_they_need(kit, tmp_path):
     result = json.loads((tmp_path / 'gpu_e2e.json').read_text())
     assert list(result['stages']) == ['install', 'unit']
     assert result['summary'] == dict(passed=2, failed=0, skipped=0)
+
+
+# ------------------------------------------------ the pieces, without a run
+def gpu_e2e_module(name):
+    """benchmarks/gpu_e2e/NAME.py or mmcv_ops_subset/build.py, imported."""
+    import importlib.util
+    path = osp.join(ROOT, 'benchmarks', 'gpu_e2e', *name.split('/')) + '.py'
+    spec = importlib.util.spec_from_file_location(
+        'gpu_e2e_' + name.replace('/', '_'), path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def fake_toolkit(folder):
+    """A folder that looks like a CUDA toolkit to find_cuda_home."""
+    os.makedirs(folder / 'bin')
+    os.makedirs(folder / 'include' / 'crt')
+    (folder / 'bin' / 'nvcc').write_bytes(b'\x7fELF' + b'\0' * 60)
+    (folder / 'bin' / 'nvcc').chmod(0o755)
+    (folder / 'include' / 'crt' / 'host_defines.h').write_text('')
+    return str(folder)
+
+
+def test_cuda_home_follows_an_nvcc_wrapper_script(tmp_path):
+    """The nvcc on PATH is a two-line script in a folder whose parent is no
+    toolkit (it holds only the nvidia-* wheels' headers): the toolkit is
+    the one the script executes, not the folder above the script."""
+    build = gpu_e2e_module('mmcv_ops_subset/build')
+    toolkit = fake_toolkit(tmp_path / 'cuda-13.0')
+    wrapper = tmp_path / 'usr_local' / 'bin'
+    os.makedirs(wrapper)
+    os.makedirs(tmp_path / 'usr_local' / 'include')  # no crt/ there
+    (wrapper / 'nvcc').write_text(f'#!/bin/sh\nexec {toolkit}/bin/nvcc "$@"\n')
+    (wrapper / 'nvcc').chmod(0o755)
+    home, how = build.find_cuda_home({'PATH': str(wrapper)})
+    assert home == toolkit
+    assert how == (f'nvcc on PATH ({wrapper}/nvcc) is a script that runs '
+                   f'{toolkit}/bin/nvcc')
+    # a CUDA_HOME without the compiler's headers is passed over
+    home, how = build.find_cuda_home({'PATH': str(wrapper), 'CUDA_HOME': str(
+        tmp_path / 'usr_local')})
+    assert home == toolkit
+    # a valid CUDA_HOME wins
+    other = fake_toolkit(tmp_path / 'other')
+    assert build.find_cuda_home({'PATH': str(wrapper), 'CUDA_HOME': other}) \
+        == (other, '$CUDA_HOME')
+    # an nvcc linked (not wrapped) into PATH
+    linked = tmp_path / 'linked'
+    os.makedirs(linked)
+    os.symlink(f'{toolkit}/bin/nvcc', linked / 'nvcc')
+    home, how = build.find_cuda_home({'PATH': str(linked)})
+    assert home == toolkit and how.endswith(f'-> {toolkit}/bin/nvcc')
+
+
+def test_cuda_home_not_found_is_named(tmp_path):
+    build = gpu_e2e_module('mmcv_ops_subset/build')
+    wrapper = tmp_path / 'bin'
+    os.makedirs(wrapper)
+    (wrapper / 'nvcc').write_text('#!/bin/sh\nexec /nowhere/bin/nvcc "$@"\n')
+    (wrapper / 'nvcc').chmod(0o755)
+    home, how = build.find_cuda_home({'PATH': str(wrapper)}, defaults=[
+        str(tmp_path)])
+    assert home is None
+    assert how.startswith('no CUDA toolkit') and str(wrapper) in how
+    toolkit = fake_toolkit(tmp_path / 'cuda-13.0')
+    assert build.find_cuda_home({'PATH': str(wrapper)}, defaults=[
+        str(tmp_path), toolkit]) == (toolkit, f'{toolkit} (default location)')
+
+
+def test_a_prebuilt_module_that_does_not_load_is_rejected(tmp_path):
+    build = gpu_e2e_module('mmcv_ops_subset/build')
+    dest = tmp_path / 'dest'
+    os.makedirs(dest / 'mmcv')
+    ok, why = build.try_prebuilt(str(tmp_path / 'absent.so'), str(dest), True)
+    assert not ok and why == f'no prebuilt module at {tmp_path}/absent.so'
+    bad = tmp_path / '_ext_subset.so'
+    bad.write_bytes(b'\x7fELF not really a module')
+    ok, why = build.try_prebuilt(str(bad), str(dest), False)
+    assert not ok and why.startswith('it does not load here: ImportError'), \
+        why
+    assert not (dest / 'mmcv' / '_ext_subset.so').exists()
+
+
+def test_the_kit_is_imported_on_the_gpu_machine_and_under_python_312():
+    run = gpu_e2e_module('run')
+    assert run.kit_imported(False, (3, 11, 7)) is True   # GPU run
+    assert run.kit_imported(True, (3, 12, 1)) is True    # the twin
+    assert run.kit_imported(True, (3, 11, 7)) is False   # .venv: cp311
+
+
+def linked_kit(kit, into):
+    """A kit of links to the wheels and sdist of ``kit``."""
+    for part in ('wheels', 'sdist'):
+        os.makedirs(into / part)
+        for name in os.listdir(osp.join(kit, part)):
+            os.symlink(osp.join(kit, part, name), into / part / name)
+    return into
+
+
+def test_gpu_kit_without_the_twin_has_no_prebuilt_ops(kit, tmp_path):
+    fake = linked_kit(kit, tmp_path / 'kit')
+    env = env_with_repo()
+    env.update(GPU_KIT=str(fake), GPU_TWIN=str(tmp_path / 'no_twin'))
+    proc = subprocess.run(['bash', osp.join(ROOT, 'tools', 'make_gpu_kit.sh')],
+                          cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert f'[gpu-kit] no prebuilt CUDA ops (no {tmp_path}/no_twin: make ' \
+        'gpu-twin); the GPU run compiles them' in proc.stdout
+    assert not (fake / 'prebuilt').exists()
+    assert '[gpu-kit] downloading' not in proc.stdout  # offline
+
+
+def test_a_broken_prebuilt_module_falls_back_to_compiling(kit, tmp_path):
+    fake = linked_kit(kit, tmp_path / 'kit')
+    os.makedirs(fake / 'prebuilt')
+    (fake / 'prebuilt' / '_ext_subset.so').write_bytes(b'\x7fELF truncated')
+    env = env_with_repo()
+    env['GPU_KIT'] = str(fake)
+    proc = run_e2e(['--dry-run', '--only', 'mmcv_ops', tmp_path / 'out'],
+                   env=env, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    result = json.loads((tmp_path / 'out' / 'gpu_e2e.json').read_text())
+    ops = result['stages']['mmcv_ops']
+    assert ops['status'] == 'passed'
+    assert ops['build']['path'] == 'compiled'
+    assert ops['build']['prebuilt'] == str(fake / 'prebuilt' /
+                                           '_ext_subset.so')
+    assert ops['build']['prebuilt_rejected'].startswith(
+        'it does not load here: ImportError'), ops['build']
+
+
+def test_background_jobs_import_this_package_and_the_kit(tmp_path,
+                                                         monkeypatch):
+    """On the GPU machine this package is not installed: the toy data
+    generator (tools/generate_toy_coco.py imports it) must get the repo on
+    PYTHONPATH; the mmcv build gets the kit's target (its setuptools) when
+    the kit is imported."""
+    run = gpu_e2e_module('run')
+    monkeypatch.delenv('PYTHONPATH', raising=False)
+    args = run.argparse.Namespace(dry_run=False, cpu_e2e=False,
+                                  budget_s=60, out_dir=str(tmp_path))
+    c = run.Check(args)
+    started = {}
+    c.start_background = lambda name, cmd, env=None: started.update(
+        {name: (cmd, env or c.env())})
+    try:
+        run.start_builds(c, 'mmcv-2.1.0.tar.gz')
+    finally:
+        run.shutil.rmtree(c.tmp, ignore_errors=True)
+    cmd, env = started['toy_data']
+    assert cmd[1] == 'tools/generate_toy_coco.py'
+    assert ROOT in env['PYTHONPATH'].split(os.pathsep)
+    cmd, env = started['mmcv_build']
+    assert cmd[1].endswith('build.py') and '--cpu-only' not in cmd
+    assert env['PYTHONPATH'].split(os.pathsep)[-1] == c.site
+
+
+def test_distutils_shim_gives_setuptools_copy(tmp_path):
+    """Python 3.12 has no distutils and a --target install reads no .pth
+    file: the shim makes ``from distutils import errors`` (mmengine's
+    collect_env) find setuptools' copy."""
+    run = gpu_e2e_module('run')
+    site = tmp_path / 'site'
+    run.add_distutils_shim(str(site))
+    env = dict(os.environ, PYTHONPATH=str(site))
+    proc = subprocess.run(
+        [sys.executable, '-c', 'from distutils import errors; '
+         'import distutils, setuptools; print(distutils.__file__); '
+         'print(errors.DistutilsError.__module__)'],
+        env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    path, module = proc.stdout.split()
+    assert path.endswith(osp.join('setuptools', '_distutils', '__init__.py'))
+    assert module == 'distutils.errors'

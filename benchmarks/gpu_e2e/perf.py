@@ -131,7 +131,7 @@ def model_with_grads(device, seed=0):
 
 
 def bench_step(b):
-    from mmdet_eps_l2 import EpsShiftedL2OptimWrapperConstructor
+    from mmdet_eps_l2.optim import EpsShiftedL2OptimWrapperConstructor
     from mmdet_eps_l2.ops.ws_family import eps_shift_weights
     repeats = 1 if b.tiny else 50
 

@@ -35,7 +35,15 @@ logs: setup.log, unit.log, train.log, tools.log, perf.log, dist_resume.log.
 checks every wheel's tags), CPU-only build of the mmcv subset checked
 against the installed mmcv, unit and perf checks on CPU at small sizes; the
 stages that need CUDA are skipped with their commands recorded, or run on
-CPU at a few iterations with ``--cpu-e2e``.
+CPU at a few iterations with ``--cpu-e2e``.  Under Python 3.12 (the twin of
+the GPU machine's stack, ``make gpu-twin``) the dry run uses the kit exactly
+as the GPU run does: its packages, installed into the target, are the ones
+imported, and the mmcv subset is checked against ``.gpu_kit/ops_ref.pt``
+(the full mmcv's outputs) when the interpreter has no full mmcv.
+
+mmcv's ops: the module ``make gpu-kit`` prebuilt (``.gpu_kit/prebuilt/``)
+when it loads and runs here, else compiled; ``mmcv_ops.build.path`` in the
+JSON says which, ``prebuilt_rejected`` why not the prebuilt one.
 """
 import argparse
 import datetime
@@ -86,6 +94,7 @@ class Check:
         self.dry = args.dry_run
         self.on_cpu = args.dry_run
         self.e2e = not args.dry_run or args.cpu_e2e
+        self.use_site = kit_imported(self.dry, sys.version_info)
         self.out = osp.abspath(args.out_dir)
         os.makedirs(self.out, exist_ok=True)
         for log in LOGS:  # a fresh set of logs
@@ -107,6 +116,7 @@ class Check:
             cpu_e2e=bool(args.cpu_e2e),
             started=datetime.datetime.now().isoformat(timespec='seconds'),
             budget_s=args.budget_s, python=platform.python_version(),
+            kit_imported=self.use_site,
             machine=machine(), stages={})
 
     # ----------------------------------------------------------- helpers
@@ -117,7 +127,7 @@ class Check:
     def env(self, with_site=True):
         """Subprocess environment: the subset mmcv, the kit, this repo."""
         paths = [self.subset]
-        if with_site and not self.dry:
+        if with_site and self.use_site:
             paths.append(self.site)
         paths.append(ROOT)
         env = dict(os.environ)
@@ -195,6 +205,14 @@ class Check:
         self.result['total_s'] = round(time.time() - self.start, 1)
         with open(osp.join(self.out, 'gpu_e2e.json'), 'w') as f:
             json.dump(self.result, f, indent=2, default=str)
+
+
+def kit_imported(dry, version_info) -> bool:
+    """Whether the stages import the kit's packages (installed into the
+    temporary target): its wheels are for Python 3.12, so on the GPU
+    machine and in a dry run under Python 3.12 (the twin of its stack); a
+    dry run under another Python uses that interpreter's own packages."""
+    return not dry or tuple(version_info[:2]) == (3, 12)
 
 
 def machine():
@@ -287,7 +305,7 @@ def stage_install(c):
                           'reachable')
     cmd = [sys.executable, '-m', 'pip', 'install', '--no-index', '--no-deps',
            '--disable-pip-version-check', '--target', c.site, '-q']
-    if c.dry:  # this CPU machine's Python is not 3.12: pip checks the tags
+    if not c.use_site:  # this Python is not 3.12: pip checks the tags
         cmd += PY312_TAGS
     has_pip = subprocess.run([sys.executable, '-m', 'pip', '--version'],
                              capture_output=True).returncode == 0
@@ -306,22 +324,14 @@ def stage_install(c):
     missing = sorted(set(names) - set(installed))
     if missing:
         raise StageFailed(f'not installed from the kit: {missing}')
-    # mmcv: its Python package now (for the unit checks), ops compiled in
-    # the background; the toy data set generated in the background
-    # (dry run: the objects are kept in build/ for the next dry run)
-    build_dir = osp.join(ROOT, 'build', 'gpu_e2e_mmcv_cpu') if c.dry \
-        else osp.join(c.tmp, 'mmcv_build')
-    build = [sys.executable, osp.join(HERE, 'mmcv_ops_subset', 'build.py'),
-             sdists[0], c.subset, '--build-dir', build_dir]
-    if c.on_cpu:
-        build.append('--cpu-only')
-    c.start_background('mmcv_build', build, env=os.environ.copy())
-    n_train, n_val = (400, 100) if not c.dry else (16, 8)
-    c.start_background('toy_data', [
-        sys.executable, 'tools/generate_toy_coco.py', c.data, '--train',
-        n_train, '--val', n_val], env=os.environ.copy())
+    shim = None
+    if c.use_site and not imports(c, 'distutils'):
+        shim = add_distutils_shim(c.site)
+    start_builds(c, sdists[0])
     result = dict(target=c.site, wheels=len(wheels), installed=installed,
                   installer='pip' if has_pip else 'unzip')
+    if shim:
+        result['distutils_shim'] = shim
     if not c.dry:
         # (mmdet imports mmcv, which comes with the mmcv_ops build)
         probe = ('import importlib, json; print(json.dumps({m: getattr('
@@ -336,6 +346,84 @@ def stage_install(c):
             raise StageFailed(f'the kit does not import: {out.stderr[-400:]}')
         result['versions'] = last_json_line(out.stdout)
     return result
+
+
+PREBUILT = osp.join(KIT, 'prebuilt', '_ext_subset.so')
+OPS_REF = osp.join(KIT, 'ops_ref.pt')
+
+
+def build_env(c):
+    """The build's environment: this one, plus the kit's target (after the
+    machine's own packages) when the kit is imported."""
+    env = dict(os.environ)
+    if c.use_site:
+        env['PYTHONPATH'] = os.pathsep.join(
+            [p for p in [env.get('PYTHONPATH')] if p] + [c.site])
+    return env
+
+
+def has_full_mmcv():
+    """Whether this interpreter imports a full mmcv build (its own)."""
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    probe = ('import mmcv._ext as e, sys; '
+             'sys.exit(1 if hasattr(e, "COMPILED_OPS") else 0)')
+    return subprocess.run([sys.executable, '-c', probe], env=env,
+                          capture_output=True, timeout=120).returncode == 0
+
+
+DISTUTILS_SHIM = '''"""distutils for Python >= 3.12 (none in its standard library): setuptools'
+copy, which setuptools' distutils-precedence.pth provides in a site
+directory; a --target install's .pth files are not read (benchmarks/gpu_e2e/
+run.py).  mmengine's collect_env imports distutils."""
+import importlib
+import sys
+
+sys.modules[__name__] = importlib.import_module('setuptools._distutils')
+'''
+
+
+def imports(c, module):
+    """Whether ``module`` imports with the stages' PYTHONPATH."""
+    return subprocess.run([sys.executable, '-c', f'import {module}'],
+                          env=c.env(), capture_output=True,
+                          timeout=120).returncode == 0
+
+
+def add_distutils_shim(site):
+    """``SITE/distutils``: setuptools' distutils (see DISTUTILS_SHIM)."""
+    folder = osp.join(site, 'distutils')
+    os.makedirs(folder, exist_ok=True)
+    with open(osp.join(folder, '__init__.py'), 'w') as f:
+        f.write(DISTUTILS_SHIM)
+    return 'distutils -> setuptools._distutils (this Python has none)'
+
+
+def start_builds(c, sdist):
+    """The background jobs the install stage starts."""
+    # mmcv: its Python package now (for the unit checks), ops compiled in
+    # the background; the toy data set generated in the background
+    # (dry run: the objects are kept in build/ for the next dry run of the
+    # same Python and torch)
+    import torch
+    build_dir = osp.join(
+        ROOT, 'build', 'gpu_e2e_mmcv_cpu_py%d%d_torch%s' % (
+            *sys.version_info[:2], torch.__version__)) if c.dry \
+        else osp.join(c.tmp, 'mmcv_build')
+    build = [sys.executable, osp.join(HERE, 'mmcv_ops_subset', 'build.py'),
+             sdist, c.subset, '--build-dir', build_dir]
+    if c.on_cpu:
+        build.append('--cpu-only')
+    if osp.exists(PREBUILT):
+        build += ['--prebuilt', PREBUILT]
+    # torch's extension builder imports setuptools: the kit's where the
+    # machine has none
+    c.start_background('mmcv_build', build, env=build_env(c))
+    n_train, n_val = (400, 100) if not c.dry else (16, 8)
+    # (the tool imports this package, which only PYTHONPATH provides on
+    # the GPU machine)
+    c.start_background('toy_data', [
+        sys.executable, 'tools/generate_toy_coco.py', c.data, '--train',
+        n_train, '--val', n_val])
 
 
 def run_with_json(c, script, args, log, limit):
@@ -370,15 +458,25 @@ def stage_unit(c):
 
 def stage_mmcv_ops(c):
     info = last_json_line(c.wait_background('mmcv_build', 300))
+    if 'prebuilt' not in info:
+        info['prebuilt_rejected'] = f'none in the kit ({PREBUILT})'
     c.current['build'] = info
     log = 'setup.log'
-    if c.on_cpu:  # the CPU build against the installed full mmcv
+    if c.on_cpu and has_full_mmcv():  # the CPU kernels vs the full mmcv
         ref = osp.join(c.tmp, 'ops_ref.pt')
         env = dict(os.environ)
         env['PYTHONPATH'] = ROOT
         c.run([sys.executable, osp.join(HERE, 'ops_parity.py'), '--save',
                ref], log, 60, env=env)
         cmd = ['--compare', ref]
+        c.current['reference'] = 'the full mmcv of this interpreter'
+    elif c.on_cpu:  # (the twin) the full mmcv's outputs saved by the kit
+        if not osp.exists(OPS_REF):
+            raise StageFailed(f'no full mmcv here and no {OPS_REF} to '
+                              'compare with (`make gpu-kit` writes it where '
+                              '.venv has mmcv)')
+        cmd = ['--compare', OPS_REF]
+        c.current['reference'] = OPS_REF
     else:
         cmd = ['--device', 'cuda']
     out = osp.join(c.tmp, 'ops.out')

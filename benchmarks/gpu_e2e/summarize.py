@@ -47,9 +47,17 @@ def summarize(result: dict) -> str:
             'build', {})
         diffs = {k: v for k, v in p.items()
                  if k.startswith(('roi_align', 'sigmoid_focal'))}
-        out += [f"mmcv ops: built in {b.get('seconds')} s ({b.get('jobs')} "
-                f"jobs, arch {b.get('arch')}, compat headers "
-                f"{b.get('compat_headers') or 'none'}); vs {p.get('vs')}: "
+        if b.get('path') == 'prebuilt':
+            pb = b.get('prebuilt_build', {})
+            how = (f"prebuilt module of the kit loaded in {b.get('seconds')}"
+                   f" s (compiled for arch {pb.get('arch')} against torch "
+                   f"{pb.get('torch')})")
+        else:
+            how = (f"compiled in {b.get('seconds')} s ({b.get('jobs')} jobs, "
+                   f"arch {b.get('arch')}, CUDA_HOME {b.get('cuda_home')}, "
+                   f"compat headers {b.get('compat_headers') or 'none'}; "
+                   f"not the prebuilt: {b.get('prebuilt_rejected')})")
+        out += [f"mmcv ops: {how}; vs {p.get('vs')}: "
                 f"nms same indices {p.get('nms_keep_equal')}, largest "
                 f"differences {diffs}", '']
     if 'unit' in ok:

@@ -161,7 +161,7 @@ def optimizer_checks(device, results):
         torch.manual_seed(1)
         model = TinyWSNet().to(device)
         wrapper = build_wrapper(model, eps)
-        from mmdet_eps_l2.optim.eps_shifted_l2 import EpsShiftedL2StepHook
+        from mmdet_eps_l2.optim import EpsShiftedL2StepHook
         hooks = [h for h in wrapper.optimizer._optimizer_step_pre_hooks
                  .values() if isinstance(h, EpsShiftedL2StepHook)]
         if len(hooks) != 1:

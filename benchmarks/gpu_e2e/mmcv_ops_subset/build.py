@@ -1,6 +1,7 @@
 """Build the part of mmcv 2.1.0 that the detectors need, from mmcv's sources.
 
     python build.py MMCV_SDIST DEST [--cpu-only] [--build-dir DIR]
+                    [--prebuilt SO]
 
 A full mmcv build compiles about 136 files (5-8 minutes on 16 cores).  Mask
 R-CNN, Faster R-CNN and RetinaNet call only these compiled ops of
@@ -23,7 +24,9 @@ Python bindings (``subset_pybind.cpp``, mmcv's names and keywords) and the
 CUDA registrations (``subset_cudabind.cpp``).
 
 It writes ``DEST/mmcv/``: mmcv's Python package from the source, the
-compiled ``_ext_subset.so``, and ``_ext.py``, which re-exports the compiled
+compiled ``_ext_subset.so`` (or, with ``--prebuilt``, a module compiled
+earlier for this torch, when it loads and runs here: see ``try_prebuilt``;
+otherwise it is compiled), and ``_ext.py``, which re-exports the compiled
 ops and answers every other op name with a function that raises
 ``NotImplementedError`` naming the op (``mmcv.ops`` checks at import that
 every op name exists).  Put ``DEST`` first on ``PYTHONPATH``.
@@ -33,13 +36,20 @@ Two header gaps are filled where they occur (and listed in the printed
 recent torch builds lack (forwarded to ``ATen/cuda/Atomic.cuh``), and the
 cuSPARSE / cuBLAS / cuSOLVER headers torch's CUDA headers include, for a
 toolkit without them (the handle and status types only).
+
+The CUDA toolkit is the one ``find_cuda_home`` resolves (an ``nvcc`` on
+``PATH`` may be a wrapper script: torch would take the folder above the
+script's ``bin/``); the JSON line names it and how it was found.
 """
 import argparse
 import glob
+import json
 import os
 import os.path as osp
 import shutil
 import sys
+import re
+import subprocess
 import tarfile
 import time
 
@@ -127,11 +137,142 @@ def install_python_package(src: str, dest: str, devices) -> str:
     version = {}
     with open(osp.join(src, 'mmcv', 'version.py')) as f:
         exec(f.read(), version)
-    with open(osp.join(target, '_ext.py'), 'w') as f:
-        f.write(SHIM.format(version=version['__version__'],
-                            ops=', '.join(COMPILED_OPS),
-                            ops_tuple=COMPILED_OPS, devices=tuple(devices)))
+    write_shim(target, version['__version__'], devices)
     return version['__version__']
+
+
+def write_shim(target, version, devices):
+    with open(osp.join(target, '_ext.py'), 'w') as f:
+        f.write(SHIM.format(version=version, ops=', '.join(COMPILED_OPS),
+                            ops_tuple=COMPILED_OPS, devices=tuple(devices)))
+
+
+def is_toolkit(folder) -> bool:
+    """A CUDA toolkit: a compiled ``bin/nvcc`` (not a wrapper script) and
+    the compiler's own headers (``include/crt/host_defines.h``)."""
+    if not folder:
+        return False
+    nvcc = osp.join(folder, 'bin', 'nvcc')
+    if not (osp.isfile(nvcc) and osp.isfile(
+            osp.join(folder, 'include', 'crt', 'host_defines.h'))):
+        return False
+    with open(nvcc, 'rb') as f:
+        return f.read(4) == b'\x7fELF'
+
+
+def script_targets(path):
+    """Absolute ``.../bin/nvcc`` paths named in a wrapper script."""
+    try:
+        with open(path, 'rb') as f:
+            head = f.read(4096)
+    except OSError:
+        return []
+    if not head.startswith(b'#!'):
+        return []
+    return re.findall(r'(/[^\s"\';]*/bin/nvcc)\b', head.decode(errors='ignore'))
+
+
+def find_cuda_home(environ=None, defaults=None):
+    """``(folder, how)`` of the CUDA toolkit to compile with, or
+    ``(None, why)``.  In order: ``CUDA_HOME`` / ``CUDA_PATH`` when they are
+    a toolkit; the ``nvcc`` on ``PATH`` with its links resolved, and the
+    ``nvcc`` a wrapper script there executes; ``/usr/local/cuda``, then
+    the newest ``/usr/local/cuda-*``.  A candidate counts only with a
+    compiled ``bin/nvcc`` and ``include/crt/host_defines.h``."""
+    environ = os.environ if environ is None else environ
+    tried = []
+    for var in ('CUDA_HOME', 'CUDA_PATH'):
+        if environ.get(var):
+            if is_toolkit(environ[var]):
+                return environ[var], f'${var}'
+            tried.append(f'${var}={environ[var]}')
+    on_path = shutil.which('nvcc', path=environ.get('PATH'))
+    if on_path:
+        real = osp.realpath(on_path)
+        home = osp.dirname(osp.dirname(real))
+        if is_toolkit(home):
+            return home, f'nvcc on PATH ({on_path})' + (
+                f' -> {real}' if real != on_path else '')
+        for target in script_targets(real):
+            home = osp.dirname(osp.dirname(osp.realpath(target)))
+            if is_toolkit(home):
+                return home, f'nvcc on PATH ({on_path}) is a script that ' \
+                    f'runs {target}'
+        tried.append(f'nvcc on PATH ({on_path})')
+    if defaults is None:
+        defaults = ['/usr/local/cuda'] + sorted(
+            glob.glob('/usr/local/cuda-*'), reverse=True)
+    for home in defaults:
+        if is_toolkit(home):
+            return home, f'{home} (default location)'
+    return None, 'no CUDA toolkit (bin/nvcc and include/crt/' \
+        'host_defines.h) found; tried ' + (', '.join(tried) or 'nothing')
+
+
+def use_cuda_home(home):
+    """Make torch's extension builder use ``home`` (it reads CUDA_HOME when
+    ``torch.utils.cpp_extension`` is first imported)."""
+    os.environ['CUDA_HOME'] = home
+    if osp.join(home, 'bin') not in os.environ.get('PATH', '').split(
+            os.pathsep):
+        os.environ['PATH'] = osp.join(home, 'bin') + os.pathsep + \
+            os.environ.get('PATH', '')
+    mod = sys.modules.get('torch.utils.cpp_extension')
+    if mod is not None:
+        mod.CUDA_HOME = home
+
+
+PROBE = r'''
+import json, sys, torch
+sys.path.insert(0, sys.argv[1])
+import mmcv._ext_subset as m
+out = dict(ops=[n for n in sys.argv[3].split(',') if hasattr(m, n)],
+           cuda_version=m.get_compiling_cuda_version())
+if sys.argv[2] == 'cuda' and torch.cuda.is_available():
+    b = torch.tensor([[0., 0., 10., 10.], [1., 1., 10., 10.]], device='cuda')
+    keep = m.nms(b, torch.tensor([.9, .8], device='cuda'), 0.5, 0)
+    out['cuda_nms'] = keep.cpu().tolist()
+print(json.dumps(out))
+'''
+
+
+def try_prebuilt(so, dest, cuda):
+    """Put a module compiled earlier (``make gpu-kit``) into ``DEST/mmcv``
+    when it loads in this interpreter, has every op, was compiled with CUDA
+    when ``cuda`` and, where a GPU is visible, runs ``nms`` on it.
+    Returns ``(True, probe result)`` or ``(False, why not)``; nothing is
+    left in ``DEST/mmcv`` when it fails."""
+    if not so or not osp.isfile(so):
+        return False, f'no prebuilt module at {so}'
+    target = osp.join(dest, 'mmcv', '_ext_subset.so')
+    probe_dir = osp.join(dest, 'prebuilt_probe')
+    shutil.rmtree(probe_dir, ignore_errors=True)
+    os.makedirs(osp.join(probe_dir, 'mmcv'))
+    open(osp.join(probe_dir, 'mmcv', '__init__.py'), 'w').close()
+    shutil.copy2(so, osp.join(probe_dir, 'mmcv', '_ext_subset.so'))
+    try:
+        proc = subprocess.run(
+            [sys.executable, '-c', PROBE, probe_dir,
+             'cuda' if cuda else 'cpu', ','.join(COMPILED_OPS)],
+            capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        return False, 'loading the prebuilt module took over 120 s'
+    finally:
+        shutil.rmtree(probe_dir, ignore_errors=True)
+    if proc.returncode != 0:
+        lines = [ln for ln in proc.stderr.strip().splitlines() if ln]
+        return False, 'it does not load here: ' + (
+            lines[-1] if lines else f'exit {proc.returncode}')
+    probe = json.loads(proc.stdout.strip().splitlines()[-1])
+    missing = sorted(set(COMPILED_OPS) - set(probe['ops']))
+    if missing:
+        return False, f'it lacks {missing}'
+    if cuda and probe['cuda_version'] in ('', 'not available'):
+        return False, 'it was compiled without CUDA'
+    if cuda and 'cuda_nms' in probe and probe['cuda_nms'] != [0]:
+        return False, f'its CUDA nms returned {probe["cuda_nms"]}, not [0]'
+    shutil.copy2(so, target)
+    return True, probe
 
 
 def cuda_library_headers():
@@ -194,11 +335,16 @@ def library_stub_headers(build_dir: str, include: list) -> list:
     return written
 
 
-def build(sdist: str, dest: str, cuda: bool, build_dir: str) -> dict:
-    import torch
-    from torch.utils.cpp_extension import load
-
+def build(sdist: str, dest: str, cuda: bool, build_dir: str,
+          prebuilt=None) -> dict:
     t0 = time.time()
+    cuda_home = how = None
+    if cuda:  # before torch's extension builder reads CUDA_HOME
+        cuda_home, how = find_cuda_home()
+        if cuda_home:
+            use_cuda_home(cuda_home)
+    import torch
+
     # absolute: the source links must resolve from inside build_dir
     build_dir, dest = osp.abspath(build_dir), osp.abspath(dest)
     work = osp.join(build_dir, 'src')
@@ -207,6 +353,32 @@ def build(sdist: str, dest: str, cuda: bool, build_dir: str) -> dict:
     # mmcv's Python package first (usable at once, without mmcv.ops), then
     # the compiled ops
     version = install_python_package(src, dest, devices)
+    info = dict(mmcv_version=version, devices=list(devices),
+                compiled_ops=list(COMPILED_OPS))
+    if prebuilt:
+        ok, detail = try_prebuilt(prebuilt, dest, cuda)
+        info['prebuilt'] = prebuilt
+        if ok:
+            meta = osp.join(osp.dirname(prebuilt), 'prebuilt.json')
+            if osp.exists(meta):
+                with open(meta) as f:
+                    info['prebuilt_build'] = json.load(f)
+            info['devices'] = ['cpu', 'cuda'] if detail['cuda_version'] \
+                not in ('', 'not available') else ['cpu']
+            write_shim(osp.join(dest, 'mmcv'), version, info['devices'])
+            info.update(path='prebuilt', probe=detail,
+                        seconds=round(time.time() - t0, 1))
+            return info
+        info['prebuilt_rejected'] = detail
+    info['path'] = 'compiled'
+    if cuda and not cuda_home:
+        raise SystemExit(f'build.py: {how}')
+    info['cuda_home'] = cuda_home
+    info['cuda_home_found_by'] = how
+    from torch.utils.cpp_extension import CUDA_HOME, load
+    if cuda and CUDA_HOME != cuda_home:
+        raise SystemExit(f'build.py: torch uses CUDA_HOME={CUDA_HOME}, not '
+                         f'the toolkit {cuda_home}')
     csrc = osp.join(src, 'mmcv', 'ops', 'csrc')
     rel = DISPATCH_SOURCES + CPU_SOURCES + (CUDA_SOURCES if cuda else ())
     sources = unique_sources(csrc, rel, osp.join(build_dir, 'sources'))
@@ -229,8 +401,7 @@ def build(sdist: str, dest: str, cuda: bool, build_dir: str) -> dict:
     os.environ.setdefault('MAX_JOBS', str(os.cpu_count() or 2))
     ldflags = []
     if cuda:  # find this toolkit's libcudart when torch has not loaded one
-        from torch.utils.cpp_extension import CUDA_HOME
-        lib = osp.join(CUDA_HOME or '/usr/local/cuda', 'lib64')
+        lib = osp.join(cuda_home, 'lib64')
         ldflags = [f'-Wl,-rpath,{lib}']
     module = load(name='_ext_subset', sources=sources,
                   extra_include_paths=include,
@@ -240,8 +411,8 @@ def build(sdist: str, dest: str, cuda: bool, build_dir: str) -> dict:
                   with_cuda=cuda, verbose=True)
     t_compile = time.time() - t0
     shutil.copy2(module.__file__, osp.join(dest, 'mmcv', '_ext_subset.so'))
-    return dict(mmcv_version=version, devices=list(devices),
-                compiled_ops=list(COMPILED_OPS),
+    size = osp.getsize(module.__file__)
+    return dict(info, so_bytes=size,
                 sources=[*(f'mmcv/ops/csrc/pytorch/{r}' for r in rel),
                          'subset_pybind.cpp'] +
                 (['subset_cudabind.cpp'] if cuda else []),
@@ -260,11 +431,14 @@ def main(argv=None) -> int:
                         help='compile the CPU kernels only')
     parser.add_argument('--build-dir', help='compiler output (default: '
                         'DEST/build)')
+    parser.add_argument('--prebuilt', metavar='SO',
+                        help='a module compiled earlier (make gpu-kit): '
+                        'used when it loads and runs here, else compiled')
     args = parser.parse_args(argv)
     build_dir = args.build_dir or osp.join(args.dest, 'build')
     os.makedirs(build_dir, exist_ok=True)
-    info = build(args.sdist, args.dest, not args.cpu_only, build_dir)
-    import json
+    info = build(args.sdist, args.dest, not args.cpu_only, build_dir,
+                 args.prebuilt)
     print(json.dumps(info))
     return 0
 
