@@ -387,3 +387,41 @@ def test_distutils_shim_gives_setuptools_copy(tmp_path):
     path, module = proc.stdout.split()
     assert path.endswith(osp.join('setuptools', '_distutils', '__init__.py'))
     assert module == 'distutils.errors'
+
+
+def test_kill_group_also_kills_workers_in_their_own_session(tmp_path):
+    """torchrun starts its workers with start_new_session=True: killing the
+    launcher's process group alone left the 'killed' run training on (and
+    writing checkpoints beside the resumed run)."""
+    run = gpu_e2e_module('run')
+    pid_file = tmp_path / 'worker.pid'
+    launcher = (
+        'import subprocess, sys, time\n'
+        'w = subprocess.Popen([sys.executable, "-c", "import time; '
+        'time.sleep(60)"], start_new_session=True)\n'
+        f'open({str(pid_file)!r}, "w").write(str(w.pid))\n'
+        'time.sleep(60)\n')
+    with open(tmp_path / 'log', 'w') as log:
+        proc = run.spawn([sys.executable, '-c', launcher], log, dict(
+            os.environ), cwd=str(tmp_path))
+        for _ in range(200):
+            if pid_file.exists() and pid_file.read_text():
+                break
+            import time
+            time.sleep(0.05)
+        worker = int(pid_file.read_text())
+        assert worker in run.descendants(proc.pid)
+        run.kill_group(proc)
+    import time
+    for _ in range(100):  # the worker is gone (a zombie until reaped)
+        try:
+            with open(f'/proc/{worker}/stat') as f:
+                state = f.read().rsplit(')', 1)[1].split()[0]
+        except OSError:
+            break
+        if state == 'Z':
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(worker, 9)
+        pytest.fail('the worker in its own session survived kill_group')

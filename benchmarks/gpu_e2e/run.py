@@ -238,11 +238,41 @@ def spawn(cmd, log_file, env, cwd=ROOT, note=''):
                             start_new_session=True)
 
 
+def descendants(pid):
+    """The process ids below ``pid`` (from /proc; empty elsewhere)."""
+    children = {}
+    for entry in os.listdir('/proc') if osp.isdir('/proc') else []:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f'/proc/{entry}/stat') as f:
+                # pid (comm) state ppid ...; comm may hold spaces
+                ppid = int(f.read().rsplit(')', 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
 def kill_group(proc):
+    """SIGKILL ``proc``'s process group and every process below it: torchrun
+    starts its workers in sessions of their own, which a signal to the
+    group alone leaves running."""
+    below = descendants(proc.pid)
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+    for pid in below:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     proc.wait()
 
 
@@ -637,12 +667,17 @@ def stage_dist_resume(c):
     finished_early = proc.poll() is not None
     time.sleep(0.5)  # let the checkpoint file be written completely
     kill_group(proc)
+    at_kill = sorted(os.listdir(cut))
     log.write(f'\n[gpu_e2e] killed (exit {proc.returncode})\n')
     log.close()
     if finished_early:
         raise StageFailed('the run to interrupt ended before it was killed')
     if not osp.exists(first):
         raise StageFailed('no checkpoint appeared before the time limit')
+    time.sleep(2)  # nothing of the killed run may write on
+    if sorted(os.listdir(cut)) != at_kill:
+        raise StageFailed('the killed run kept writing to its work dir: '
+                          f'{sorted(set(os.listdir(cut)) - set(at_kill))}')
     resumed_from = last_checkpoint(cut)
     env['PORT'] = '29519'
     c.run(base + ['--work-dir', cut, '--resume', '--cfg-options'] + options,
