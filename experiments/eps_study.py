@@ -182,14 +182,13 @@ def train_one(python, repo, env, work_dir, opts):
     with open(osp.join(work_dir, 'cmd.json'), 'w') as f:
         json.dump(cmd, f, indent=1)
     start = time.time()
-    before = os.times()
     with open(osp.join(work_dir, 'train.log'), 'w') as log:
-        rc = subprocess.run(cmd, cwd=repo, env=env, stdout=log,
-                            stderr=subprocess.STDOUT).returncode
-    after = os.times()
-    cpu = (after.children_user - before.children_user +
-           after.children_system - before.children_system)
-    return rc, time.time() - start, cpu
+        proc = subprocess.Popen(cmd, cwd=repo, env=env, stdout=log,
+                                stderr=subprocess.STDOUT)
+        # this child's own CPU time, also when several runs share the pool
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = rc = os.waitstatus_to_exitcode(status)
+    return rc, time.time() - start, usage.ru_utime + usage.ru_stime
 
 
 # ---------------------------------------------------------------- reading
@@ -335,7 +334,7 @@ def run_grid(args, datasets, runs):
     meta = dict(commit=git_commit(repo), package=package, python=python,
                 iters=args.iters, batch=args.batch, lr=LR, warmup=WARMUP,
                 interval=args.interval, seeds=args.seeds,
-                seeds_second=args.seeds_second, threads=threads)
+                seeds_second=args.seeds_second, threads=threads, jobs=args.jobs)
     os.makedirs(args.out, exist_ok=True)
     with open(osp.join(args.out, 'grid.json'), 'w') as f:
         json.dump(meta, f, indent=1)
@@ -347,16 +346,17 @@ def run_grid(args, datasets, runs):
     specs = dict(datasets)
     arm_spec = {name: (lam, eps) for name, lam, eps in arms_of(args.quick)}
     results = load_results(args.out, runs)
-    for i, key in enumerate(runs):
-        if results[key] is not None:
-            continue
+
+    def one(i, key):
         data, arm, seed = key
         lam, eps = arm_spec[arm]
         if eps == NEAR:
             eps = eps_near(args.out, results, args.eps_near)
             if eps is None:
-                sys.exit('eps_study: no lam1e-2_eps0 run finished to read '
-                         'ε_near from (or give --eps-near)')
+                print('eps_study: no lam1e-2_eps0 run finished to read '
+                      f'ε_near from (or give --eps-near): {key} skipped',
+                      flush=True)
+                return
         _, scale, classes = specs[data]
         work_dir = run_dir(args.out, *key)
         opts = run_options(roots[data], scale, classes, lam, eps, seed,
@@ -368,17 +368,31 @@ def run_grid(args, datasets, runs):
         if summary is None:
             print(f'eps_study: {data}/{arm}/seed{seed} FAILED (exit {rc}); '
                   f'see {work_dir}/train.log', flush=True)
-            continue
+            return
         summary.update(data=data, arm=arm, seed=seed, lam=lam, eps=eps,
                        wall_s=wall, cpu_s=cpu)
         with open(osp.join(work_dir, 'result.json'), 'w') as f:
             json.dump(summary, f, indent=1)
         results[key] = summary
-        print(f"eps_study:   bbox {summary['bbox_mAP']:.3f} segm "
-              f"{summary['segm_mAP']:.3f} σ_min {summary['sigma_min']:.4g} "
-              f'{wall:.0f} s wall, {cpu:.0f} s CPU', flush=True)
+        print(f"eps_study:   {data}/{arm}/seed{seed}: bbox "
+              f"{summary['bbox_mAP']:.3f} segm {summary['segm_mAP']:.3f} "
+              f"σ_min {summary['sigma_min']:.4g}, {wall:.0f} s wall, "
+              f'{cpu:.0f} s CPU', flush=True)
         if arm == 'lam1e-2_eps0' and not args.quick:
             eps_near(args.out, results, args.eps_near)
+
+    todo = [(i, k) for i, k in enumerate(runs) if results[k] is None]
+    # the first run (ε_near is read from it) alone, then args.jobs at once
+    if todo and not args.quick:
+        one(*todo.pop(0))
+    if args.jobs == 1:
+        for i, key in todo:
+            one(i, key)
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(args.jobs) as pool:
+            for future in [pool.submit(one, i, k) for i, k in todo]:
+                future.result()
     return results
 
 
@@ -569,12 +583,16 @@ def write_report(path, text):
 def write_tables(args, runs, results, plot_root):
     os.makedirs(plot_root, exist_ok=True)
     with open(osp.join(plot_root, 'runs.json'), 'w') as f:
-        json.dump([dict(data=k[0], arm=k[1], seed=k[2],
-                        **({c: v for c, v in results[k].items()
-                            if c not in ('series', 'loss_series',
-                                         'scalars')}
-                           if results.get(k) else {'status': 'not finished'}))
-                   for k in runs], f, indent=1)
+        rows = []
+        for k in runs:
+            row = OrderedDict(data=k[0], arm=k[1], seed=k[2])
+            if results.get(k):
+                row.update((c, v) for c, v in results[k].items()
+                           if c not in ('series', 'loss_series', 'scalars'))
+            else:
+                row['status'] = 'not finished'
+            rows.append(row)
+        json.dump(rows, f, indent=1)
     with open(osp.join(plot_root, 'runs.csv'), 'w') as f:
         cols = ['data', 'arm', 'seed', 'lam', 'eps'] + \
             [c for c, _, _ in COLUMNS] + ['max_total_grad_norm', 'wall_s',
@@ -605,8 +623,10 @@ def parse_args(argv=None):
                    help='WeightStatsHook and logger interval')
     p.add_argument('--eps-near', type=float,
                    help='ε_near instead of reading it from a run')
-    p.add_argument('--threads', type=int, default=2,
-                   help='torch threads of each run')
+    p.add_argument('--jobs', type=int,
+                   help='runs at a time (default 1; --quick: 2)')
+    p.add_argument('--threads', type=int,
+                   help='torch threads of each run (default: 2 // jobs)')
     p.add_argument('--python', default=sys.executable)
     p.add_argument('--report', help='report file (default: '
                    'experiments/results/EPS_STUDY.md; --quick: DIR/'
@@ -614,11 +634,13 @@ def parse_args(argv=None):
     p.add_argument('--plots-dir', help='figures and tables (default: '
                    'experiments/results/eps_study; --quick: DIR/plots)')
     args = p.parse_args(argv)
-    quick = dict(seeds=1, iters=30, batch=2, interval=5)
-    full = dict(seeds=3, iters=150, batch=4, interval=10)
+    quick = dict(seeds=1, iters=30, batch=2, interval=5, jobs=2)
+    full = dict(seeds=3, iters=150, batch=4, interval=10, jobs=1)
     for key, value in (quick if args.quick else full).items():
         if getattr(args, key) is None:
             setattr(args, key, value)
+    if args.threads is None:
+        args.threads = max(1, 2 // args.jobs)
     if args.seeds_second is None:
         args.seeds_second = args.seeds
     if args.iters % args.interval:
