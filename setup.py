@@ -26,14 +26,17 @@ setup(
         'mmengine>=0.7.1,<1.0',
         'mmcv>=2.0.0rc4,<2.2.0',
         'mmdet>=3.0.0,<4.0',
-        'pycocotools',
+        # 2.0.11: COCO.loadRes evaluates files without a top-level "info"
+        'pycocotools>=2.0.11',
     ],
     # orjson: the data check reads large annotation files several times
-    # faster (it falls back to json)
+    # faster (it falls back to json); seaborn / psutil: mmdet's own
+    # analyze_logs.py and benchmark.py
     extras_require={
         'tests': ['pytest'],
-        'plots': ['matplotlib'],
-        'fast': ['orjson']
+        'plots': ['matplotlib', 'seaborn'],
+        'fast': ['orjson'],
+        'analysis': ['seaborn', 'psutil'],
     },
     zip_safe=False,
 )

@@ -19,7 +19,7 @@ sys.path.insert(0, __file__.rsplit('/', 1)[0])
 from common import (MASK_RCNN_GN_WS, build_mmdet_model,  # noqa: E402
                     machine_line, print_table, spread, time_side_by_side)
 
-from mmdet_eps_l2 import EpsShiftedL2OptimWrapperConstructor  # noqa: E402
+from mmdet_eps_l2.optim import EpsShiftedL2OptimWrapperConstructor  # noqa: E402
 from mmdet_eps_l2.ops.ws_family import eps_shift_weights  # noqa: E402
 
 LR, MOMENTUM, WD, EPS = 0.02, 0.9, 1e-4, 1e-3

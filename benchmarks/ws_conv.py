@@ -20,7 +20,7 @@ from common import (MASK_RCNN_GN_WS, build_mmdet_model,  # noqa: E402
                     machine_line, mmcv_formula, print_table, spread,
                     standardize_step, time_side_by_side)
 
-from mmdet_eps_l2 import standardize_weight  # noqa: E402
+from mmdet_eps_l2.ops import standardize_weight  # noqa: E402
 
 
 def bench_standardization(repeats):

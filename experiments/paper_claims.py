@@ -17,8 +17,9 @@ import torch
 import torch.nn as nn
 
 import mmdet_eps_l2  # noqa: F401
-from mmdet_eps_l2 import (EpsShiftedL2OptimWrapperConstructor, WSConv2d,
-                          eps_shifted_l2_value)
+from mmdet_eps_l2.optim import EpsShiftedL2OptimWrapperConstructor
+from mmdet_eps_l2.models import WSConv2d
+from mmdet_eps_l2.ops import eps_shifted_l2_value
 
 FP16_MAX = 65504.0
 
@@ -195,7 +196,7 @@ def t6_overflow(steps=2000, lr=0.1, lam=0.1, eps=1e-3, every=10):
         for t in range(steps + 1):
             if t % every == 0:
                 w = conv.weight.detach().clone().requires_grad_(True)
-                w_hat = mmdet_eps_l2.standardize_weight(w, 0.0)
+                w_hat = mmdet_eps_l2.ops.standardize_weight(w, 0.0)
                 (w_hat * upstream).sum().backward()
                 gmax = float(w.grad.abs().max())
                 sigmas.append((t, float(w.detach().reshape(8, -1).std(1)

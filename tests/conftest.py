@@ -33,29 +33,3 @@ def toy_root(tmp_path_factory):
 def in_toy_root(toy_root, monkeypatch):
     monkeypatch.chdir(toy_root)
     return toy_root
-
-
-#: what makes a test slow: training, a fresh interpreter, generated images,
-#: full-size (COCO) detectors built, the paper-claims experiment
-_SLOW_FIXTURES = {'toy_root', 'in_toy_root'}
-_SLOW_CALLS = {'run_tool', '_run_shell', '_train_fails', 'build_runner'}
-_SLOW_FILES = {
-    'test_distributed.py', 'test_own_data_template.py', 'test_configs.py',
-    'test_pure_python_configs.py', 'test_own_detector_recipe.py',
-    'test_paper_claims.py', 'test_gpu_e2e.py'
-}
-
-
-def _names_called(item) -> set:
-    code = getattr(getattr(item, 'function', None), '__code__', None)
-    return set(code.co_names) if code else set()
-
-
-def pytest_collection_modifyitems(config, items):
-    """Mark end-to-end tests ``slow``: ``pytest -m "not slow"`` is the
-    inner loop; ``make test`` runs everything."""
-    for item in items:
-        if _SLOW_FIXTURES & set(getattr(item, 'fixturenames', ())) or \
-                _SLOW_CALLS & _names_called(item) or \
-                item.path.name in _SLOW_FILES:
-            item.add_marker(pytest.mark.slow)

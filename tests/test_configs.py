@@ -10,7 +10,10 @@ from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 
 from helpers.toy import ROOT
-from mmdet_eps_l2 import WSConv2d
+from mmdet_eps_l2.models import WSConv2d
+
+#: end to end (training, fresh interpreters, full-size detectors)
+pytestmark = pytest.mark.slow
 
 CONFIGS = sorted(
     glob.glob(osp.join(ROOT, 'configs', 'eps_l2', '*.py')) +

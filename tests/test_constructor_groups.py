@@ -6,7 +6,8 @@ import torch.nn as nn
 from mmcv.cnn.bricks.conv_ws import ConvWS2d
 from mmengine.optim import DefaultOptimWrapperConstructor
 
-from mmdet_eps_l2 import EpsShiftedL2OptimWrapperConstructor, WSConv2d
+from mmdet_eps_l2.optim import EpsShiftedL2OptimWrapperConstructor
+from mmdet_eps_l2.models import WSConv2d
 
 BASE_LR, BASE_WD = 0.01, 1e-4
 

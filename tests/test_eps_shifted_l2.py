@@ -7,8 +7,9 @@ import torch
 import torch.nn as nn
 from mmcv.cnn.bricks.conv_ws import ConvWS2d
 
-from mmdet_eps_l2 import (EpsShiftedL2OptimWrapperConstructor, WSConv2d,
-                          eps_shifted_l2_grad, eps_shifted_l2_value)
+from mmdet_eps_l2.optim import EpsShiftedL2OptimWrapperConstructor
+from mmdet_eps_l2.models import WSConv2d
+from mmdet_eps_l2.ops import eps_shifted_l2_grad, eps_shifted_l2_value
 
 
 def reference_shift(w, eps, lam):

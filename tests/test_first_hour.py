@@ -31,6 +31,7 @@ def _save_model_checkpoint(config, path):
 
 
 # ------------------------------------------------------------ 1. fold_ws
+@pytest.mark.slow
 def test_fold_refuses_a_checkpoint_of_another_detector(tmp_path):
     ckpt = tmp_path / 'retinanet.pth'
     _save_model_checkpoint(TOY_RETINANET, ckpt)
@@ -54,6 +55,7 @@ def test_fold_refuses_a_checkpoint_of_another_detector(tmp_path):
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_fold_allow_partial_exports_and_lists_what_it_skipped(tmp_path):
     ckpt = tmp_path / 'retinanet.pth'
     _save_model_checkpoint(TOY_RETINANET, ckpt)
@@ -88,6 +90,7 @@ def test_state_dict_match_counts_each_kind():
 
 
 # ------------------------------------------------------- 2. --amp on CPU
+@pytest.mark.slow
 @pytest.mark.skipif(torch.cuda.is_available(), reason='CPU behaviour')
 def test_amp_on_cpu_is_refused_before_a_work_dir(in_toy_root):
     work_dir = in_toy_root / 'wd_amp'
@@ -107,6 +110,7 @@ def _run_shell(args, env):
                           text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_dist_train_says_what_to_do_without_a_usable_python(tmp_path):
     env = dict(PATH='/usr/bin:/bin', PYTHON='/bin/false')
     for script, args in (('dist_train.sh', ['c.py', '1']),
@@ -122,6 +126,7 @@ def test_dist_train_says_what_to_do_without_a_usable_python(tmp_path):
     assert 'usage: bash tools/dist_train.sh CONFIG GPUS' in proc.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     not osp.isfile(osp.join(ROOT, '.venv', 'bin', 'python')),
     reason='needs the project environment made by make install')
@@ -138,6 +143,7 @@ def test_dist_train_uses_the_project_environment_when_not_activated(
 
 
 # ----------------------------------------------------- 4. one data root
+@pytest.mark.slow
 def test_relative_data_root_message_names_the_current_directory(tmp_path,
                                                                  monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -155,6 +161,7 @@ def test_relative_data_root_message_names_the_current_directory(tmp_path,
     assert not (tmp_path / 'wd').exists()
 
 
+@pytest.mark.slow
 def test_data_root_option_moves_every_split_and_evaluator(toy_root, tmp_path,
                                                           monkeypatch):
     monkeypatch.chdir(tmp_path)  # not where the data is
@@ -167,7 +174,7 @@ def test_data_root_option_moves_every_split_and_evaluator(toy_root, tmp_path,
     for split in ('val_evaluator', 'test_evaluator'):
         assert cfg[split].ann_file == \
             new_root + '/annotations/instances_val.json'
-    from mmdet_eps_l2.utils import check_config
+    from mmdet_eps_l2.checks import check_config
     check_config(cfg)  # every path exists
 
 
@@ -225,6 +232,7 @@ def test_plot_reads_every_run_of_a_resumed_work_dir(tmp_path):
 
 
 # ------------------------------------------------------------ 6. demo
+@pytest.mark.slow
 def test_demo_reports_the_runs_eps_and_a_run_without_metrics(
         toy_root, tmp_path, capsys):
     opts = short_run_options(2, val=False) + [
@@ -243,6 +251,7 @@ def test_demo_reports_the_runs_eps_and_a_run_without_metrics(
 
 
 # ------------------------------------------- 7. messages, not tracebacks
+@pytest.mark.slow
 def test_bad_hook_argument_is_refused_before_a_work_dir(in_toy_root):
     work_dir = in_toy_root / 'wd_hook'
     with pytest.raises(SystemExit) as e:
@@ -255,6 +264,7 @@ def test_bad_hook_argument_is_refused_before_a_work_dir(in_toy_root):
     assert not work_dir.exists()
 
 
+@pytest.mark.slow
 def test_launcher_pytorch_without_torchrun_is_a_message(in_toy_root,
                                                         monkeypatch):
     for key in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT'):
@@ -271,6 +281,7 @@ def test_launcher_pytorch_without_torchrun_is_a_message(in_toy_root,
 
 
 # -------------------------------------------------------------- 8. noise
+@pytest.mark.slow
 def test_a_short_run_logs_what_a_user_needs_once(in_toy_root):
     work_dir = in_toy_root / 'wd_quiet'
     proc = run_tool([
@@ -299,6 +310,7 @@ def test_a_short_run_logs_what_a_user_needs_once(in_toy_root):
     assert not any(k.startswith('train/') for r in records for k in r)
 
 
+@pytest.mark.slow
 def test_mmdet_own_train_tool_names_a_conv_type_typo(in_toy_root):
     import mmdet
     mmdet_train = osp.join(osp.dirname(mmdet.__file__), '.mim', 'tools',
@@ -316,16 +328,55 @@ def test_mmdet_own_train_tool_names_a_conv_type_typo(in_toy_root):
     assert not work_dir.exists()
 
 
-def test_checked_runner_checks_only_the_data_its_loop_reads(in_toy_root):
-    from mmdet_eps_l2 import CheckedRunner
-    from mmdet_eps_l2.utils import ConfigCheckError
+@pytest.mark.slow
+def test_mmdet_own_train_tool_names_a_data_root_typo_before_a_work_dir(
+        in_toy_root):
+    import mmdet
+    mmdet_train = osp.join(osp.dirname(mmdet.__file__), '.mim', 'tools',
+                           'train.py')
+    work_dir = in_toy_root / 'wd_mmdet_root'
+    config = in_toy_root / 'typo.py'
+    config.write_text(f"_base_ = '{TOY_MASK_RCNN}'\n"
+                      "train_dataloader = dict(dataset=dict("
+                      "data_root='data/toy_cocco/'))\n")
+    proc = run_tool([mmdet_train, str(config), '--work-dir', str(work_dir)],
+                    cwd=in_toy_root)
+    assert proc.returncode != 0
+    assert 'train_dataloader.dataset.data_root: data/toy_cocco/ does not ' \
+        'exist' in proc.stdout
+    assert not work_dir.exists()
+
+
+@pytest.mark.slow
+def test_checked_runner_reads_only_the_annotations_its_loop_reads(
+        in_toy_root, tmp_path):
+    import shutil
+
+    from mmdet_eps_l2.checks import CheckedRunner, ConfigCheckError
     cfg = Config.fromfile(TOY_MASK_RCNN)
     assert cfg.runner_type == 'CheckedRunner'
-    cfg.work_dir = str(in_toy_root / 'wd_checked')
+    # paths are checked before the work dir: a missing file stops there
+    cfg.work_dir = str(tmp_path / 'wd_missing')
     cfg.train_dataloader.dataset.ann_file = 'annotations/missing.json'
-    runner = CheckedRunner.from_cfg(cfg)  # no data read yet
     with pytest.raises(ConfigCheckError,
                        match='train_dataloader.dataset.ann_file: '
                        'data/toy_coco/annotations/missing.json does not '
                        'exist'):
+        CheckedRunner.from_cfg(cfg)
+    assert not (tmp_path / 'wd_missing').exists()
+    # a training file that is there but broken: testing does not read it,
+    # training does, before its loop starts
+    data = tmp_path / 'data'
+    shutil.copytree(in_toy_root / 'data' / 'toy_coco', data)
+    (data / 'annotations' / 'instances_train.json').write_text('{"images": ')
+    cfg = Config.fromfile(TOY_MASK_RCNN)
+    from mmdet_eps_l2.utils import retarget_data_root
+    retarget_data_root(cfg, 'data/toy_coco/', f'{data}/')
+    cfg.work_dir = str(tmp_path / 'wd_checked')
+    cfg.load_from = None
+    runner = CheckedRunner.from_cfg(cfg)
+    metrics = runner.test()
+    assert 'coco/bbox_mAP' in metrics
+    with pytest.raises(ConfigCheckError,
+                       match='instances_train.json is not valid JSON'):
         runner.train()

@@ -2,13 +2,14 @@
 import os.path as osp
 import sys
 
+import pytest
 import torch
 import torch.nn as nn
 from mmcv.cnn.bricks.conv_ws import ConvWS2d
 from mmengine.config import Config
 
 from helpers.toy import TOOLS, TOY_MASK_RCNN, run_tool
-from mmdet_eps_l2 import WSConv2d, fold_ws_convs
+from mmdet_eps_l2.models import WSConv2d, fold_ws_convs
 
 sys.path.insert(0, TOOLS)
 from fold_ws import strip_ws_from_config  # noqa: E402  (tools/fold_ws.py)
@@ -51,6 +52,7 @@ def test_strip_config_leaves_no_plugin_trace():
     assert plain['optim_wrapper']['optimizer']['weight_decay'] == 1e-4
 
 
+@pytest.mark.slow
 def test_fold_tool_output_runs_with_stock_mmdet(in_toy_root):
     import train
     runner = train.build_runner([
@@ -94,3 +96,85 @@ def test_fold_tool_output_runs_with_stock_mmdet(in_toy_root):
     got = torch.load(in_toy_root / 'plain.pt', weights_only=True)
     for a, b in zip(got, expected):
         assert torch.allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+#: runs a script with this plugin made unimportable
+WITHOUT_PLUGIN = (
+    'import runpy, sys\n'
+    'class NoPlugin:\n'
+    '    @staticmethod\n'
+    '    def find_spec(name, *args):\n'
+    '        if name.split(".")[0] == "mmdet_eps_l2":\n'
+    '            raise ImportError(f"{name} is hidden")\n'
+    'sys.meta_path.insert(0, NoPlugin)\n'
+    'sys.argv = sys.argv[1:]\n'
+    'runpy.run_path(sys.argv[0], run_name="__main__")\n')
+
+
+def _bbox_map(output: str) -> float:
+    import re
+    values = re.findall(r'coco/bbox_mAP: (-?[0-9.]+)', output)
+    assert values, output[-3000:]
+    return float(values[-1])
+
+
+@pytest.mark.slow
+def test_a_resumed_run_folds_and_tests_with_stock_mmdet(in_toy_root):
+    import mmdet
+
+    import train
+    work_dir = in_toy_root / 'wd_fold_resume'
+    opts = ['train_cfg.val_interval=100', 'train_dataloader.batch_size=4',
+            'default_hooks.checkpoint.interval=10', 'param_scheduler.0.end=5',
+            'visualizer.name=vis_fold_resume']
+    args = [TOY_MASK_RCNN, '--work-dir', str(work_dir), '--cfg-options']
+    train.build_runner(args + opts + ['train_cfg.max_iters=10']).train()
+    train.build_runner(args + opts + ['train_cfg.max_iters=20'] +
+                       ['--resume']).train()
+    # the work dir's config of the resumed run: resume = True
+    work_cfg = work_dir / osp.basename(TOY_MASK_RCNN)
+    assert Config.fromfile(str(work_cfg)).resume is True
+    ckpt = str(work_dir / 'iter_20.pth')
+    out, out_cfg = in_toy_root / 'resumed.pth', in_toy_root / 'resumed.py'
+    proc = run_tool([osp.join(TOOLS, 'fold_ws.py'), str(work_cfg), ckpt,
+                     str(out), '--out-config', str(out_cfg)],
+                    cwd=in_toy_root)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    folded_cfg = Config.fromfile(str(out_cfg))
+    assert folded_cfg.resume is False and folded_cfg.load_from is None
+    meta = torch.load(out, weights_only=True)['meta']
+    original = torch.load(ckpt, weights_only=True)['meta']
+    assert meta['folded_ws_convs'] == 34
+    assert meta['iter'] == original['iter'] == 20
+    assert meta['dataset_meta']['classes'] == ('square', 'circle',
+                                               'triangle')
+    mmdet_test = osp.join(osp.dirname(mmdet.__file__), '.mim', 'tools',
+                          'test.py')
+    score = ['--cfg-options', 'model.test_cfg.rcnn.score_thr=0.0']
+    stock = run_tool(['-c', WITHOUT_PLUGIN, mmdet_test, str(out_cfg),
+                      str(out), '--work-dir', str(in_toy_root / 'wd_t1')] +
+                     score, cwd=in_toy_root)
+    assert stock.returncode == 0, stock.stdout[-3000:]
+    assert 'mmdet_eps_l2 is hidden' not in stock.stdout
+    ours = run_tool([osp.join(TOOLS, 'test.py'), str(work_cfg), ckpt,
+                     '--work-dir', str(in_toy_root / 'wd_t2')] + score,
+                    cwd=in_toy_root)
+    assert ours.returncode == 0, ours.stdout[-3000:]
+    unfolded = _bbox_map(ours.stdout)
+    assert unfolded > 0  # a model that finds something
+    assert abs(_bbox_map(stock.stdout) - unfolded) <= 0.002
+
+
+@pytest.mark.slow
+def test_fold_data_root_option_moves_every_split(toy_root, tmp_path,
+                                                 monkeypatch):
+    # the deployment config of a run elsewhere reads the data at DIR
+    import fold_ws
+    monkeypatch.chdir(tmp_path)
+    cfg = fold_ws.load_tool_config(
+        TOY_MASK_RCNN, {'data_root': str(toy_root / 'data' / 'toy_coco')})
+    plain = fold_ws.deployment_config(cfg)
+    new_root = str(toy_root / 'data' / 'toy_coco') + '/'
+    assert plain.test_dataloader.dataset.data_root == new_root
+    assert plain.test_evaluator.ann_file == \
+        new_root + 'annotations/instances_val.json'

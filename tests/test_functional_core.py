@@ -80,6 +80,7 @@ def test_bad_arguments_are_refused():
         eps_shifted_l2_(params, grads[:5], eps=1e-3, weight_decay=1e-4)
 
 
+@pytest.mark.slow
 def test_ops_import_and_run_without_the_openmmlab_stack(tmp_path):
     script = (
         'import sys\n'
@@ -88,7 +89,7 @@ def test_ops_import_and_run_without_the_openmmlab_stack(tmp_path):
         'import torch\n'
         'import mmdet_eps_l2\n'
         'import mmdet_eps_l2.ops as ops\n'
-        'from mmdet_eps_l2.optim.eps_shifted_l2 import EpsShiftedL2StepHook\n'
+        'from mmdet_eps_l2.optim.step_hook import EpsShiftedL2StepHook\n'
         'assert mmdet_eps_l2.OPENMMLAB is False\n'
         'assert not hasattr(mmdet_eps_l2, "WSConv2d")\n'
         'w = torch.randn(4, 3, 3, 3, requires_grad=True)\n'
@@ -107,7 +108,7 @@ def test_ws_families():
     from mmcv.cnn.bricks.conv_ws import ConvAWS2d, ConvWS2d
     from mmcv.ops.saconv import SAConv2d
 
-    from mmdet_eps_l2 import WSConv2d
+    from mmdet_eps_l2.models import WSConv2d
     assert ws_family(WSConv2d(4, 4, 3)) == EXACT
     assert ws_family(ConvWS2d(4, 4, 3)) == EXACT
     assert ws_family(ConvAWS2d(4, 4, 3)) == VARIANCE_EPS
@@ -119,7 +120,7 @@ def test_ws_families():
 def test_variance_eps_convs_take_the_shift_only_with_a_large_eps():
     from mmcv.cnn.bricks.conv_ws import ConvAWS2d
 
-    from mmdet_eps_l2 import WSConv2d
+    from mmdet_eps_l2.models import WSConv2d
     model = nn.Sequential(WSConv2d(4, 8, 3), ConvAWS2d(8, 8, 3),
                           WSConv2d(8, 8, 3, groups=8))  # depthwise
     assert set(eps_shift_weights(model, eps=0.05).values()) == {
@@ -131,4 +132,65 @@ def test_variance_eps_convs_take_the_shift_only_with_a_large_eps():
         '1 (ConvAWS2d) standardizes with sqrt(var + 1e-5): it is '
         'scale-invariant only while the filter variance is well above '
         '1e-5')
-    assert 'Use eps >= 0.0316, or WSConv2d for this layer' in str(e.value)
+    assert "Use eps >= 0.03162, or WSConv2d with convention='mmcv' for " \
+        'this layer' in str(e.value)
+
+
+def test_a_timm_convention_ws_conv_gets_the_variance_eps_rule():
+    # WSConv2d(convention='timm') standardizes with sqrt(var + eps): it is
+    # scale-invariant only while var >> eps, so the shift needs
+    # ε >= 10·sqrt(eps), as mmcv's ConvAWS2d
+    from mmdet_eps_l2.models import WSConv2d
+    from mmdet_eps_l2.ops.ws_family import min_shift_eps
+    timm = WSConv2d(4, 8, 3, convention='timm', eps=1e-4)
+    assert ws_family(timm) == VARIANCE_EPS
+    assert ws_family(WSConv2d(4, 8, 3)) == EXACT
+    assert min_shift_eps(timm) == pytest.approx(0.1, rel=1e-12)
+    model = nn.Sequential(WSConv2d(8, 4, 3), timm)
+    with pytest.raises(ValueError) as e:
+        eps_shift_weights(model, eps=1e-3)
+    assert str(e.value).startswith(
+        '1 (WSConv2d) standardizes with sqrt(var + 0.0001): it is '
+        'scale-invariant only while the filter variance is well above '
+        '0.0001')
+    assert 'Use eps >= 0.1,' in str(e.value)
+    assert set(eps_shift_weights(model, eps=0.1).values()) == {
+        '0.weight', '1.weight'}
+
+
+class _LooksCuda(torch.Tensor):
+    """A CPU tensor that says it is on CUDA: the default path must not
+    depend on the device."""
+
+    @property
+    def is_cuda(self):
+        return True
+
+
+def test_the_default_path_is_per_tensor_on_every_device(monkeypatch):
+    from mmdet_eps_l2.ops import eps_shift
+
+    def batched(*args):
+        raise AssertionError('the default took the batched path')
+
+    monkeypatch.setattr(eps_shift, '_multi_tensor_eps_shifted_l2_', batched)
+    params, grads = _tensors()
+    params = [p.as_subclass(_LooksCuda) for p in params]
+    assert all(p.is_cuda for p in params)
+    expected = [g + eps_shifted_l2_grad(p.as_subclass(torch.Tensor), 1e-2,
+                                        0.05) for p, g in zip(params, grads)]
+    eps_shifted_l2_(params, grads, eps=1e-2, weight_decay=0.05)
+    for got, want in zip(grads, expected):
+        torch.testing.assert_close(got, want, rtol=1e-13, atol=1e-15)
+
+
+def test_the_batched_path_keeps_nothing_between_steps():
+    # no cache keyed by the weights' shapes: nothing per element outlives
+    # a step
+    from mmdet_eps_l2.ops import eps_shift
+    assert not hasattr(eps_shift._filter_index, 'cache_info')
+    params, grads = _tensors()
+    eps_shifted_l2_(params, grads, eps=1e-2, weight_decay=0.05,
+                    foreach=True)
+    held = [v for v in vars(eps_shift).values() if torch.is_tensor(v)]
+    assert held == []

@@ -2,10 +2,14 @@
 import os.path as osp
 import sys
 
+import pytest
 from helpers.toy import ROOT
 
 sys.path.insert(0, osp.join(ROOT, 'experiments'))
 import paper_claims  # noqa: E402
+
+#: end to end (training, fresh interpreters, full-size detectors)
+pytestmark = pytest.mark.slow
 
 
 def test_paper_claims_report(tmp_path):

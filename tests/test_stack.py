@@ -1,4 +1,8 @@
 """The installed stack works: compiled mmcv ops, the plugin import."""
+import subprocess
+import sys
+
+import pytest
 import torch
 
 
@@ -28,11 +32,64 @@ def test_plugin_registers_in_mmdet_scope():
     import mmdet_eps_l2
     from mmdet.registry import HOOKS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS
     assert mmdet_eps_l2.__version__ == '0.1.0'
-    assert MODELS.get('WSConv2d') is mmdet_eps_l2.WSConv2d
+    assert MODELS.get('WSConv2d') is mmdet_eps_l2.models.WSConv2d
     assert OPTIM_WRAPPER_CONSTRUCTORS.get(
         'EpsShiftedL2OptimWrapperConstructor'
-    ) is mmdet_eps_l2.EpsShiftedL2OptimWrapperConstructor
-    assert HOOKS.get('WeightStatsHook') is mmdet_eps_l2.WeightStatsHook
+    ) is mmdet_eps_l2.optim.EpsShiftedL2OptimWrapperConstructor
+    assert HOOKS.get('WeightStatsHook') is mmdet_eps_l2.hooks.WeightStatsHook
     # mmcv's own ConvWS stays what it is
     from mmcv.cnn.bricks.conv_ws import ConvWS2d
     assert MODELS.get('ConvWS') is ConvWS2d
+
+
+@pytest.mark.slow  # a fresh interpreter
+def test_importing_the_plugin_registers_and_patches_nothing(tmp_path):
+    # a fresh interpreter: mmdet's COCO wrapper, mmengine's logger and the
+    # warning filters are the same objects before and after the import
+    script = tmp_path / 'probe.py'
+    script.write_text(
+        'import warnings\n'
+        'from mmdet.datasets.api_wrappers import COCO\n'
+        'from mmengine.logging import MMLogger\n'
+        'before = (list(warnings.filters), COCO.__init__, COCO.loadRes,\n'
+        '          MMLogger.callHandlers)\n'
+        'import mmdet_eps_l2\n'
+        'after = (list(warnings.filters), COCO.__init__, COCO.loadRes,\n'
+        '         MMLogger.callHandlers)\n'
+        'assert before[0] == after[0], "new warnings filter"\n'
+        'assert all(a is b for a, b in zip(before[1:], after[1:])), after\n'
+        'assert sorted(vars(mmdet_eps_l2).get("__all__")) == '
+        "['__version__']\n"
+        'print("clean")\n')
+    proc = subprocess.run([sys.executable, str(script)],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout
+    assert proc.stdout.strip().splitlines()[-1] == 'clean'
+
+
+def test_the_allow_list_is_the_one_change_import_makes_to_torch():
+    import mmdet_eps_l2  # noqa: F401
+    from mmengine.logging import HistoryBuffer
+
+    from mmdet_eps_l2.stack_fixes import history_buffer_getattr
+    allowed = torch.serialization.get_safe_globals()
+    assert HistoryBuffer in allowed
+    assert (history_buffer_getattr, 'builtins.getattr') in allowed
+
+
+def test_a_crafted_getattr_in_a_checkpoint_is_refused(tmp_path):
+    import pickle
+
+    import mmdet_eps_l2  # noqa: F401
+    from mmengine.logging import HistoryBuffer
+
+    class Crafted:
+        def __reduce__(self):  # pickles builtins.getattr(HistoryBuffer, ..)
+            return getattr, (HistoryBuffer, 'update')
+
+    torch.save({'x': Crafted()}, tmp_path / 'crafted.pth')
+    with pytest.raises(pickle.UnpicklingError) as e:
+        torch.load(tmp_path / 'crafted.pth', weights_only=True)
+    assert "refused getattr(<class 'mmengine.logging.history_buffer." \
+        "HistoryBuffer'>, 'update')" in str(e.value)

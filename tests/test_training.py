@@ -3,6 +3,7 @@ own train tool, resume, checkpoint loading, test tool, bad input."""
 import os.path as osp
 import sys
 
+import pytest
 import torch
 
 from helpers.toy import (TOOLS, TOY_MASK_RCNN, TOY_RETINANET, run_tool,
@@ -20,6 +21,7 @@ def build_runner(config, work_dir, iters, *extra, **kw):
         [config, '--work-dir', str(work_dir), '--cfg-options'] + opts)
 
 
+@pytest.mark.slow
 def test_toy_mask_rcnn_trains_and_evaluates(in_toy_root):
     work_dir = in_toy_root / 'wd_mask'
     # score_thr 0: an untrained model still outputs boxes to evaluate
@@ -29,8 +31,10 @@ def test_toy_mask_rcnn_trains_and_evaluates(in_toy_root):
     records = scalars(str(work_dir))
     metrics = [r for r in records if 'coco/bbox_mAP' in r]
     assert len(metrics) == 1
+    # evaluated real predictions (pycocotools gives -1 without any): a
+    # 3-iteration model from scratch scores near 0
     for key in ('coco/bbox_mAP', 'coco/segm_mAP'):
-        assert -1.0 <= metrics[0][key] <= 1.0
+        assert 0.0 <= metrics[0][key] <= 0.05, metrics[0]
     train_records = [r for r in records if 'loss' in r]
     assert [r['iter'] for r in train_records] == [1, 2, 3]
     assert all(torch.isfinite(torch.tensor(r['loss'])) for r in train_records)
@@ -44,15 +48,17 @@ def test_toy_mask_rcnn_trains_and_evaluates(in_toy_root):
     assert len(groups) == 1 and groups[0]['eps_l2_eps'] == 1e-3
 
 
+@pytest.mark.slow
 def test_toy_retinanet_trains_and_evaluates(in_toy_root):
     work_dir = in_toy_root / 'wd_retina'
     build_runner(TOY_RETINANET, work_dir, 3,
                  'model.test_cfg.score_thr=0.0').train()
     metrics = [r for r in scalars(str(work_dir)) if 'coco/bbox_mAP' in r]
-    assert len(metrics) == 1 and -1.0 <= metrics[0]['coco/bbox_mAP'] <= 1.0
+    assert len(metrics) == 1 and 0.0 <= metrics[0]['coco/bbox_mAP'] <= 0.05
     assert 'coco/segm_mAP' not in metrics[0]
 
 
+@pytest.mark.slow
 def test_resume_ends_with_the_same_weights(in_toy_root):
     straight = build_runner(TOY_MASK_RCNN, in_toy_root / 'wd_straight', 4,
                             val=False)
@@ -74,6 +80,7 @@ def test_resume_ends_with_the_same_weights(in_toy_root):
         assert torch.equal(a[key], b[key]), key
 
 
+@pytest.mark.slow
 def test_checkpoints_load_with_weights_only(in_toy_root):
     build_runner(TOY_MASK_RCNN, in_toy_root / 'wd_ckpt', 1, val=False).train()
     path = str(in_toy_root / 'wd_ckpt' / 'iter_1.pth')
@@ -84,6 +91,7 @@ def test_checkpoints_load_with_weights_only(in_toy_root):
     assert any(g.get('eps_l2_eps') == 1e-3 for g in groups)
 
 
+@pytest.mark.slow
 def test_own_test_tool_and_mmdet_test_tool_on_a_checkpoint(in_toy_root):
     build_runner(TOY_MASK_RCNN, in_toy_root / 'wd_t', 1, val=False).train()
     ckpt = str(in_toy_root / 'wd_t' / 'iter_1.pth')
@@ -100,6 +108,7 @@ def test_own_test_tool_and_mmdet_test_tool_on_a_checkpoint(in_toy_root):
         assert 'Weights only load failed' not in proc.stdout
 
 
+@pytest.mark.slow
 def test_mmdet_own_train_tool_runs_the_toy_config(in_toy_root):
     import mmdet
     mmdet_train = osp.join(osp.dirname(mmdet.__file__), '.mim', 'tools',
@@ -121,6 +130,7 @@ def _train_fails(args, cwd):
     return proc.stdout
 
 
+@pytest.mark.slow
 def test_missing_data_root_is_named_before_training(tmp_path):
     out = _train_fails([TOY_MASK_RCNN, '--work-dir', str(tmp_path / 'wd')],
                        cwd=tmp_path)
@@ -129,6 +139,7 @@ def test_missing_data_root_is_named_before_training(tmp_path):
     assert not (tmp_path / 'wd').exists()  # nothing created
 
 
+@pytest.mark.slow
 def test_bad_plugin_settings_are_named_before_training(in_toy_root,
                                                        tmp_path):
     out = _train_fails([
@@ -137,11 +148,15 @@ def test_bad_plugin_settings_are_named_before_training(in_toy_root,
         'model.neck.conv_cfg.type=WSConv',
         'optim_wrapper.constructor=EpsShiftedL2OptimWrapperConstrutor'
     ], cwd=in_toy_root)
+    # all three, in one message
     assert "model.neck.conv_cfg: unknown conv type 'WSConv'" in out
     assert "unknown constructor 'EpsShiftedL2OptimWrapperConstrutor'" in out
+    assert "optim_wrapper.paramwise_cfg.eps_l2: unknown key(s) ['epsilon']" \
+        in out
     assert not (tmp_path / 'wd').exists()
 
 
+@pytest.mark.slow
 def test_misspelled_plugin_import_is_named(in_toy_root, tmp_path):
     out = _train_fails([
         TOY_MASK_RCNN, '--work-dir', str(tmp_path / 'wd'), '--cfg-options',
@@ -151,6 +166,7 @@ def test_misspelled_plugin_import_is_named(in_toy_root, tmp_path):
     assert not (tmp_path / 'wd').exists()
 
 
+@pytest.mark.slow
 def test_misspelled_eps_l2_key_is_named(in_toy_root, tmp_path):
     out = _train_fails([
         TOY_MASK_RCNN, '--work-dir', str(tmp_path / 'wd'), '--cfg-options',
@@ -159,6 +175,7 @@ def test_misspelled_eps_l2_key_is_named(in_toy_root, tmp_path):
     assert "unknown key(s) ['epsilon']" in out
 
 
+@pytest.mark.slow
 def test_missing_annotation_file_is_named(in_toy_root, tmp_path):
     out = _train_fails([
         TOY_MASK_RCNN, '--work-dir', str(tmp_path / 'wd'), '--cfg-options',

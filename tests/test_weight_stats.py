@@ -1,4 +1,5 @@
 """WeightStatsHook logs the exact statistics; the plot tool draws them."""
+import json
 import math
 import os.path as osp
 from types import SimpleNamespace
@@ -9,8 +10,10 @@ import torch.nn as nn
 from mmengine.logging import MessageHub
 
 from helpers.toy import ROOT, TOOLS, TOY_MASK_RCNN, run_tool
-from mmdet_eps_l2 import (EpsShiftedL2OptimWrapperConstructor, WSConv2d,
-                          WeightStatsHook, eps_shifted_l2_grad)
+from mmdet_eps_l2.optim import EpsShiftedL2OptimWrapperConstructor
+from mmdet_eps_l2.models import WSConv2d
+from mmdet_eps_l2.hooks import WeightStatsHook
+from mmdet_eps_l2.ops import eps_shifted_l2_grad
 
 PLOT = osp.join(TOOLS, 'analysis', 'plot_weight_stats.py')
 
@@ -128,19 +131,30 @@ def test_bad_interval_is_refused():
         WeightStatsHook(interval=0)
 
 
-def test_plot_tool_writes_pngs_from_a_real_run(in_toy_root, tmp_path):
-    import sys
-    sys.path.insert(0, TOOLS)
-    import train
-    for name, eps in (('plain', 0.), ('epsl2', 1e-3)):
-        train.build_runner([
-            TOY_MASK_RCNN, '--work-dir', str(in_toy_root / f'wd_{name}'),
-            '--cfg-options', 'train_cfg.max_iters=3',
-            'train_cfg.val_interval=4', 'train_dataloader.batch_size=2',
-            'custom_hooks.0.interval=1', 'default_hooks.checkpoint.interval=4',
-            f'optim_wrapper.paramwise_cfg.eps_l2.eps={eps}',
-            f'visualizer.name=vis_plot_{name}'
-        ]).train()
+def _write_scalars(work_dir, sigma0, decay):
+    """A work dir with the scalars WeightStatsHook logs, for two groups."""
+    path = work_dir / '20260101_000000' / 'vis_data'
+    path.mkdir(parents=True)
+    with open(path / 'scalars.json', 'w') as f:
+        for step in range(1, 21):
+            record = {'step': step}
+            for group in ('backbone', 'neck'):
+                sigma = sigma0 * decay**step
+                record.update({
+                    f'ws/{group}/sigma_median': sigma,
+                    f'ws/{group}/sigma_min': sigma / 2,
+                    f'ws/{group}/sigma_max': sigma * 2,
+                    f'ws/{group}/eff_lr_median': 0.02 / sigma**2,
+                })
+            f.write(json.dumps(record) + '\n')
+
+
+@pytest.mark.slow
+def test_plot_tool_writes_pngs_of_several_runs(tmp_path):
+    # synthetic scalars of two runs: plain decay shrinks σ, the shift not
+    _write_scalars(tmp_path / 'wd_plain', 0.05, 0.9)
+    _write_scalars(tmp_path / 'wd_epsl2', 0.05, 0.99)
+    in_toy_root = tmp_path
     out_dir = tmp_path / 'plots'
     proc = run_tool([
         PLOT, str(in_toy_root / 'wd_plain'), str(in_toy_root / 'wd_epsl2'),
@@ -156,6 +170,7 @@ def test_plot_tool_writes_pngs_from_a_real_run(in_toy_root, tmp_path):
         assert image.shape[0] >= 300 and image.shape[1] >= 800
 
 
+@pytest.mark.slow
 def test_plot_tool_names_a_work_dir_without_scalars(tmp_path):
     (tmp_path / 'empty').mkdir()
     proc = run_tool([PLOT, str(tmp_path / 'empty')], cwd=ROOT)

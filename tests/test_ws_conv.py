@@ -5,7 +5,8 @@ import torch.nn as nn
 from mmcv.cnn import build_conv_layer
 from mmcv.cnn.bricks.conv_ws import ConvWS2d
 
-from mmdet_eps_l2 import WSConv2d, standardize_weight
+from mmdet_eps_l2.models import WSConv2d
+from mmdet_eps_l2.ops import standardize_weight
 
 CASES = [
     # in, out, kernel, kwargs

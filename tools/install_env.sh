@@ -50,9 +50,9 @@ have torch==2.13.0 || "${PIP[@]}" install -q "$TORCH_SPEC" \
   || fail "torch" "pip could not install $TORCH_SPEC. GPU users: install your CUDA build of torch first (README, 'GPU install')."
 
 step "mmengine, mmdet, pycocotools, pytest, orjson"
-have mmengine==0.10.7 mmdet==3.3.0 pycocotools==2.0.10 pytest==8.4.2 matplotlib==3.10.7 orjson==3.13.0 \
-  || "${PIP[@]}" install -q "mmengine==0.10.7" "mmdet==3.3.0" "pycocotools==2.0.10" \
-       "pytest==8.4.2" "matplotlib==3.10.7" "orjson==3.13.0" "$TORCH_SPEC" \
+have mmengine==0.10.7 mmdet==3.3.0 pycocotools==2.0.11 pytest==8.4.2 matplotlib==3.10.7 orjson==3.13.0 seaborn==0.13.2 psutil==7.1.3 \
+  || "${PIP[@]}" install -q "mmengine==0.10.7" "mmdet==3.3.0" "pycocotools==2.0.11" \
+       "pytest==8.4.2" "matplotlib==3.10.7" "orjson==3.13.0" "seaborn==0.13.2" "psutil==7.1.3" "$TORCH_SPEC" \
   || fail "openmmlab" "pip could not install mmengine/mmdet/pycocotools/pytest."
 
 if ! have mmcv==$MMCV_VERSION; then

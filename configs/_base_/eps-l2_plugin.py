@@ -19,8 +19,8 @@
 # WS-ResNet-101).
 custom_imports = dict(imports=['mmdet_eps_l2'], allow_failed_imports=False)
 # mmengine's Runner plus this plugin's config and data checks, so mmdet's own
-# tools/train.py and tools/test.py stop on a bad config with a message that
-# names the key (this package's tools check before building any Runner)
+# tools/train.py and tools/test.py (and this package's) stop on a bad config
+# or data set with a message that names the key or file
 runner_type = 'CheckedRunner'
 
 eps_l2_optim_wrapper = dict(

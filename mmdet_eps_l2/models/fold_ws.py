@@ -1,7 +1,8 @@
 """Fold weight standardization into plain ``nn.Conv2d`` weights for export.
 
 A WS conv computes ``conv(x, ŵ)`` with ``ŵ`` a function of the stored weight
-only, so replacing each ``WSConv2d`` / mmcv ``ConvWS2d`` by an ``nn.Conv2d``
+only, so replacing each ``WSConv2d`` (either convention) / mmcv ``ConvWS2d``
+by an ``nn.Conv2d``
 holding ``ŵ`` gives the same outputs (within float32 rounding) and runs with
 stock mmdet/mmcv, without this plugin.
 """
@@ -10,6 +11,8 @@ import torch.nn as nn
 
 from ..ops import standardize_weight
 from ..ops.ws_family import EXACT, ws_family
+from .ws_conv import WSConv2d
+
 
 def folded_weight(module: nn.Module) -> torch.Tensor:
     """The standardized weight a WS conv module convolves with."""
@@ -27,7 +30,10 @@ def fold_ws_convs(model: nn.Module) -> int:
     count = 0
     for name, module in list(model.named_modules()):
         for child_name, child in list(module.named_children()):
-            if ws_family(child) != EXACT:
+            # WSConv2d of either convention, mmcv's ConvWS2d (ConvAWS2d's
+            # affine and SAConv2d's switch are not plain convs)
+            if not (isinstance(child, WSConv2d)
+                    or ws_family(child) == EXACT):
                 continue
             plain = nn.Conv2d(
                 child.in_channels,

@@ -7,6 +7,7 @@ from mmdet.registry import MODELS
 
 from ..ops import (CONVENTIONS, check_non_negative, check_ws_weight_shape,
                    standardize_weight)
+from ..ops.ws_family import EXACT, VARIANCE_EPS
 
 _size_2_t = Union[int, Tuple[int, int]]
 
@@ -37,8 +38,6 @@ class WSConv2d(nn.Conv2d):
     with ``norm_cfg=dict(type='GN', num_groups=32, requires_grad=True)``.
     """
 
-    #: how it standardizes (see :mod:`mmdet_eps_l2.ops.ws_family`)
-    ws_family = 'exact'
 
     def __init__(self,
                  in_channels: int,
@@ -73,6 +72,18 @@ class WSConv2d(nn.Conv2d):
         check_ws_weight_shape(self.weight.shape, 'WSConv2d')
         self.eps = eps
         self.convention = convention
+
+    @property
+    def ws_family(self) -> str:
+        """How it standardizes (:mod:`mmdet_eps_l2.ops.ws_family`): eps
+        outside the root (``'mmcv'``) is the exact family; eps inside it
+        (``'timm'``) is scale-invariant only while σ² ≫ eps."""
+        return EXACT if self.convention == 'mmcv' else VARIANCE_EPS
+
+    @property
+    def variance_eps(self) -> float:
+        """The eps added to σ² inside the root (``'timm'`` only)."""
+        return self.eps
 
     def standardized_weight(self) -> torch.Tensor:
         """The weight actually used by the convolution."""

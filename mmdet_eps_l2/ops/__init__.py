@@ -2,8 +2,8 @@
 regularizer (functional), the parameter-group keys and which modules are
 weight-standardized.  Importable without mmengine, mmcv or mmdet."""
 from . import param_groups
-from .eps_shifted_l2 import (MODES, eps_shifted_l2_, eps_shifted_l2_grad,
-                             eps_shifted_l2_value, shift_coefficients)
+from .eps_shift import (MODES, eps_shifted_l2_, eps_shifted_l2_grad,
+                        eps_shifted_l2_value, shift_coefficients)
 from .weight_standardization import (CONVENTIONS, check_non_negative,
                                      check_ws_weight_shape, filter_mean_std,
                                      standardize_weight)

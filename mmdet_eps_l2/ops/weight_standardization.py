@@ -17,9 +17,10 @@ The alternative ``'timm'`` convention (timm's ``StdConv2d``) uses the biased
 
 Implementation notes ('mmcv' convention):
 
-* forward: two read-only reductions (Σw, Σw², accumulated in float64) and
-  one ``addcmul`` writing ŵ, instead of the 4-5 full-size kernels (two
-  of them writing new tensors) of ``conv_ws_2d``;
+* forward: two reductions (Σw, Σw², accumulated in float64, each over a
+  float64 copy of a float32 weight, freed at once: :func:`filter_mean_std`)
+  and one ``addcmul`` writing ŵ, instead of the separate mean, std,
+  subtraction and division of ``conv_ws_2d``;
 * backward is analytic, with ``d = σ + eps`` and ``g = ∂L/∂ŵ``:
 
       ∂L/∂w_f = g / d - mean(g) / d - ŵ · Σ(g ŵ) / ((n - 1) σ)
@@ -51,9 +52,12 @@ def _stats_dtype(dtype: torch.dtype) -> torch.dtype:
 def filter_mean_std(w: torch.Tensor):
     """Per-filter mean and **unbiased** std, float64, shape (C_out, 1, 1, 1).
 
-    From two read-only reductions over ``w`` (Σw and Σw², no temporary the
-    size of ``w``); float64 accumulation keeps ``Σw² - (Σw)²/n`` exact
-    enough even for filters whose mean is large against their spread.
+    From two reductions over ``w`` (Σw and Σw²) that leave ``w`` as it is.
+    For a ``w`` that is not float64, torch converts it to float64 for each
+    of them: one temporary of ``w``'s element count in float64 at a time,
+    freed when the reduction ends.  Float64 accumulation keeps
+    ``Σw² - (Σw)²/n`` exact enough even for filters whose mean is large
+    against their spread.
     """
     total = w.sum(dim=_FILTER_DIMS, keepdim=True, dtype=torch.float64)
     norm = torch.linalg.vector_norm(

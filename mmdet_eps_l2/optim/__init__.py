@@ -1,13 +1,9 @@
 """The ε-shift in torch optimizers (the step hook, torch only) and in
 MMEngine (the optimizer-wrapper constructor, when mmengine is there)."""
 from ..openmmlab import OPENMMLAB
-from .eps_shifted_l2 import (EpsShiftedL2StepHook, eps_shifted_l2_grad,
-                             eps_shifted_l2_value, shift_coefficients)
+from .step_hook import EpsShiftedL2StepHook, native_decay_mode
 
-__all__ = [
-    'EpsShiftedL2StepHook', 'eps_shifted_l2_grad', 'eps_shifted_l2_value',
-    'shift_coefficients'
-]
+__all__ = ['EpsShiftedL2StepHook', 'native_decay_mode']
 
 if OPENMMLAB:
     from .eps_shifted_l2_constructor import (

@@ -1,6 +1,5 @@
 """``EpsShiftedL2OptimWrapperConstructor``: the ε-shifted L2 regularizer for
 the weights of weight-standardized convs, stock rules for everything else."""
-import contextlib
 import logging
 from typing import Dict, List, Tuple
 
@@ -11,41 +10,13 @@ from mmengine.logging import MMLogger, print_log
 from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapper
 from mmdet.registry import OPTIM_WRAPPER_CONSTRUCTORS
 
-from ..ops import check_non_negative
+from ..ops import MODES, check_non_negative
 from ..ops import param_groups as keys
 from ..ops.param_groups import is_shifted, shift_group_keys, shift_lambda
 from ..ops.ws_family import eps_shift_weights
-from .eps_shifted_l2 import MODES, EpsShiftedL2StepHook, native_decay_mode
+from .step_hook import EpsShiftedL2StepHook, native_decay_mode
 
 EPS_L2_KEYS = ('eps', 'weight_decay', 'mode', 'allow_no_ws_conv')
-
-
-class _DropStockParamLogs(logging.Filter):
-    """Hide the stock constructor's one-line-per-parameter logs: its
-    ``paramwise_options`` lines and its warning for each frozen parameter
-    (counted in :attr:`frozen`, reported once in the group table)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.frozen = 0
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = str(record.msg)
-        if message.endswith('is skipped since its requires_grad=False'):
-            self.frozen += 1
-            return False
-        return not message.startswith('paramwise_options --')
-
-
-@contextlib.contextmanager
-def _quiet_stock_param_logs():
-    logger = MMLogger.get_current_instance()
-    log_filter = _DropStockParamLogs()
-    logger.addFilter(log_filter)
-    try:
-        yield log_filter
-    finally:
-        logger.removeFilter(log_filter)
 
 
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module()
@@ -59,7 +30,7 @@ class EpsShiftedL2OptimWrapperConstructor(DefaultOptimWrapperConstructor):
         ∂R/∂w_f = λ [(1 - ε/σ_f)(w_f - μ_f) + μ_f]
 
     instead of plain weight decay, applied once per optimizer step (see
-    :mod:`mmdet_eps_l2.optim.eps_shifted_l2`).  ε = 0 is plain weight decay.
+    :mod:`mmdet_eps_l2.optim.step_hook`).  ε = 0 is plain weight decay.
 
     Config::
 
@@ -173,10 +144,23 @@ class EpsShiftedL2OptimWrapperConstructor(DefaultOptimWrapperConstructor):
                 'If the GN+WS settings came from a base, a second '
                 '`model = dict(...)` in the same config file replaced them '
                 "(README, 'Add the plugin to your own detector')")
+        # the stock rules, one group per parameter, from a stock constructor
+        # (its add_params walks the modules; ours below adds merged groups)
+        stock = DefaultOptimWrapperConstructor(
+            dict(self.optim_wrapper_cfg, optimizer=self.optimizer_cfg),
+            self.paramwise_cfg)
         per_param: List[dict] = []
-        with _quiet_stock_param_logs() as stock_logs:
-            super().add_params(per_param, model)
-        self.frozen_params = stock_logs.frozen
+        logger = MMLogger.get_current_instance()
+        level = logger.level
+        # its line per parameter (and per frozen one): the group table of
+        # __call__ says it once
+        logger.setLevel(logging.ERROR)
+        try:
+            stock.add_params(per_param, model)
+        finally:
+            logger.setLevel(level)
+        self.frozen_params = sum(not p.requires_grad
+                                 for p in model.parameters())
         names = {id(p): n for n, p in model.named_parameters()}
         seen = set()
         for group in per_param:
@@ -209,13 +193,9 @@ class EpsShiftedL2OptimWrapperConstructor(DefaultOptimWrapperConstructor):
                    module: nn.Module,
                    prefix: str = '',
                    is_dcn_module=None) -> None:
-        """Called by the stock ``__call__`` on the whole model: add the
-        merged groups of :meth:`build_param_groups`.  The stock traversal's
-        recursive calls (non-empty ``prefix``) keep the stock behaviour."""
-        if prefix:
-            super().add_params(params, module, prefix, is_dcn_module)
-        else:
-            params.extend(self.build_param_groups(module))
+        """Add the merged groups of :meth:`build_param_groups` for
+        ``module`` (the stock ``__call__`` calls this on the whole model)."""
+        params.extend(self.build_param_groups(module))
 
     def __call__(self, model: nn.Module) -> OptimWrapper:
         optim_wrapper = super().__call__(model)

@@ -7,7 +7,7 @@ from mmdet_eps_l2.hooks.rng_state_hook import RNGStateHook
 from mmdet_eps_l2.hooks.weight_stats_hook import WeightStatsHook
 from mmdet_eps_l2.optim.eps_shifted_l2_constructor import \
     EpsShiftedL2OptimWrapperConstructor
-from mmdet_eps_l2.runner.checked_runner import CheckedRunner
+from mmdet_eps_l2.checks.checked_runner import CheckedRunner
 
 runner_type = CheckedRunner
 eps_l2_optim_wrapper = dict(

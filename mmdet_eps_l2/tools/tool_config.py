@@ -1,13 +1,15 @@
-"""The config as this package's tools load it (as mmdet's tools do), and
-the flags train.py and test.py share."""
+"""What this package's tools share: their flags, the config as mmdet's
+tools load it, and the checked Runner."""
 import argparse
 import os
 import os.path as osp
-from typing import Optional
+import sys
+from typing import Callable, Optional
 
 from mmengine.config import Config, DictAction
 
-from .data_root import retarget_data_root
+from ..utils.data_root import retarget_data_root
+from .quiet import quiet_runner_logs, silence_known_noise
 
 
 def load_tool_config(config: str,
@@ -56,8 +58,55 @@ def add_shared_arguments(parser: argparse.ArgumentParser) -> None:
 
 def parse_tool_args(parser: argparse.ArgumentParser, argv=None):
     """Parse ``argv``; set ``LOCAL_RANK`` from ``--local-rank`` when the
-    launcher did not (as mmdet's tools do)."""
+    launcher did not (as mmdet's tools do); filter the warnings no user can
+    act on (:func:`~.quiet.silence_known_noise`)."""
+    silence_known_noise()
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
+
+
+def build_checked_runner(cfg: Config, args, tool: str):
+    """Build the Runner as mmdet's tools do, with ``runner_type =
+    'CheckedRunner'`` unless the config names another runner; a config
+    check failure or a bad launcher environment exits naming the problem,
+    before the work dir exists."""
+    import mmdet_eps_l2  # noqa: F401  registers the plugin
+    from mmengine.registry import RUNNERS, init_default_scope
+    from mmdet.utils import setup_cache_size_limit_of_dynamo
+
+    from ..checks import ConfigCheckError
+    from ..checks.config import type_name
+    from ..utils import prepare_cpu_distributed
+
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    if not args.verbose_log:
+        quiet_runner_logs()
+    if args.no_data_check:
+        cfg.data_check = False
+    runner_type = type_name(cfg.setdefault('runner_type', 'CheckedRunner'))
+    if runner_type != 'CheckedRunner':
+        print(f"{tool}: note: runner_type is '{runner_type}': the plugin's "
+              'config and data checks (CheckedRunner) do not run',
+              file=sys.stderr)
+    setup_cache_size_limit_of_dynamo()
+    try:
+        prepare_cpu_distributed(cfg, args.launcher)  # checks the launcher
+    except RuntimeError as e:
+        sys.exit(f'{tool}: {e}')
+    try:
+        return RUNNERS.build(cfg)
+    except ConfigCheckError as e:
+        sys.exit(f'{tool}: {args.config}: {e}')
+
+
+def run_checked(run: Callable[[], object], tool: str, config: str) -> int:
+    """``run()``; a failed data check (before the loop) exits naming the
+    problems instead of a traceback."""
+    from ..checks import ConfigCheckError
+    try:
+        run()
+    except ConfigCheckError as e:
+        sys.exit(f'{tool}: {config}: {e}')
+    return 0

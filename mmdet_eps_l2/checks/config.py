@@ -1,11 +1,11 @@
-"""Check a training config before anything runs.
+"""Check a config before anything runs.
 
-:func:`check_config` raises :class:`ConfigCheckError` naming the problem
-(missing data root or annotation file, unreadable or inconsistent data,
-heads whose ``num_classes`` disagree with the data, unknown conv / hook /
-constructor type, bad ``eps_l2`` settings or hook arguments, ``--amp``
-without a GPU, missing plugin import) before a Runner creates its work dir
-or touches a checkpoint.
+:func:`check_config` raises :class:`ConfigCheckError` naming each problem
+of the config (unknown conv / hook / constructor type, bad ``eps_l2``
+settings or hook arguments, ``--amp`` without a GPU, missing plugin
+import, missing validation / test data) before a Runner creates its work
+dir; :func:`check_data` does the same for the data a loop reads (paths,
+then the annotation files: :mod:`.data`) before the loop starts.
 """
 import importlib
 import os
@@ -14,7 +14,7 @@ import re
 from typing import Iterator, List, Tuple
 
 from ..ops.ws_family import WS_CONV_CFG_TYPES
-from .data_check import check_coco_data, split_datasets
+from .data import check_coco_data, split_datasets
 
 
 class ConfigCheckError(ValueError):
@@ -87,19 +87,21 @@ def _check_eps_l2(cfg) -> List[str]:
     constructor = optim.pop('constructor', None)
     paramwise = optim.pop('paramwise_cfg', None)
     ours = 'EpsShiftedL2OptimWrapperConstructor'
-    if isinstance(paramwise, dict) and 'eps_l2' in paramwise and \
-            type_name(constructor) != ours:
-        return [f'optim_wrapper.paramwise_cfg.eps_l2 is set but the '
-                f"constructor is {type_name(constructor)!r}: set "
-                f"optim_wrapper.constructor='{ours}'"]
-    if type_name(constructor) != ours:
+    has_eps_l2 = isinstance(paramwise, dict) and 'eps_l2' in paramwise
+    problems = []
+    if has_eps_l2 and type_name(constructor) != ours:
+        problems.append(
+            f'optim_wrapper.paramwise_cfg.eps_l2 is set but the '
+            f"constructor is {type_name(constructor)!r}: set "
+            f"optim_wrapper.constructor='{ours}'")
+    elif type_name(constructor) != ours:
         return []
-    try:
+    try:  # the settings are checked whatever the constructor's name
         OPTIM_WRAPPER_CONSTRUCTORS.get(ours)(
             optim_wrapper_cfg=optim, paramwise_cfg=paramwise)
     except (KeyError, TypeError, ValueError) as e:
-        return [f'optim_wrapper: {e}']
-    return []
+        problems.append(f'optim_wrapper: {e}')
+    return problems
 
 
 #: conv_cfg types that are weight-standardized convs
@@ -229,26 +231,30 @@ def _check_data_paths(cfg, splits=None) -> List[str]:
             f'relative paths are taken from the current directory '
             f'({os.getcwd()}); run from the directory that holds the data or '
             'give an absolute root: --cfg-options data_root=/path/to/data/ '
-            '(tools/train.py and tools/test.py apply it to every split and '
-            'evaluator)')
+            "(this package's tools apply it to every split and evaluator)")
     return problems
 
 
-def check_config(cfg, check_data: bool = True, splits=None,
-                 inspect_data: bool = True) -> List[str]:
-    """Raise :class:`ConfigCheckError` listing every problem found.
+#: the dataloaders and evaluators a run reads, by entry point
+SPLITS = {
+    'train': ('train_dataloader', 'val_dataloader', 'val_evaluator'),
+    'val': ('val_dataloader', 'val_evaluator'),
+    'test': ('test_dataloader', 'test_evaluator'),
+}
 
-    Args:
-        cfg: the config, as the Runner will get it.
-        check_data: check that data roots and annotation files exist.
-        splits: only these dataloaders / evaluators (default: all).
-        inspect_data: also read the annotation files
-            (:func:`~mmdet_eps_l2.utils.data_check.check_coco_data`:
-            JSON, classes, heads' ``num_classes``, sampled images).
 
-    Returns:
-        Notes worth printing that do not stop training (data counts).
-    """
+def _raise(problems: List[str]) -> None:
+    if problems:
+        raise ConfigCheckError('config check failed:\n  - ' +
+                               '\n  - '.join(problems))
+
+
+def check_config(cfg, check_paths: bool = True) -> None:
+    """Raise :class:`ConfigCheckError` listing every problem of the config
+    itself (imports, registered types, ``eps_l2``, hooks, the WS recipe,
+    ``--amp`` without a GPU) and, with ``check_paths``, every data root and
+    annotation file of its dataloaders and evaluators that does not exist:
+    all that is cheap to check before a Runner exists."""
     problems = _check_imports(cfg)
     if not problems:
         problems += _check_registered(cfg)
@@ -256,14 +262,42 @@ def check_config(cfg, check_data: bool = True, splits=None,
         problems += _check_plugin_hooks(cfg)
         problems += _check_ws_recipe(cfg)
     problems += _check_amp(cfg)
-    notes = []
-    if check_data:
-        problems += _check_data_paths(cfg, splits)
-        if inspect_data:
-            loaders = [s for s in splits or () if s.endswith('dataloader')]
-            data_problems, notes = check_coco_data(cfg, loaders or None)
-            problems += data_problems
-    if problems:
-        raise ConfigCheckError('config check failed:\n  - ' +
-                               '\n  - '.join(problems))
+    if check_paths:
+        problems += _check_data_paths(cfg)
+    _raise(problems)
+
+
+def check_data(cfg, entry: str, inspect_data: bool = True) -> List[str]:
+    """Raise :class:`ConfigCheckError` listing every problem of the data
+    that ``entry`` (``'train'``, ``'val'`` or ``'test'``) reads: missing
+    paths (again: files may have moved since :func:`check_config`) and,
+    with ``inspect_data``, the annotation files' contents
+    (:func:`~mmdet_eps_l2.checks.data.check_coco_data`).
+
+    Returns:
+        Notes worth printing that do not stop training (data counts).
+    """
+    splits = SPLITS[entry]
+    problems = _check_data_paths(cfg, splits)
+    notes: List[str] = []
+    if inspect_data and not problems:
+        loaders = [s for s in splits if s.endswith('dataloader')]
+        problems, notes = check_coco_data(cfg, loaders)
+    _raise(problems)
+    if entry == 'train':
+        notes += _frozen_at_random(cfg)
     return notes
+
+
+def _frozen_at_random(cfg) -> List[str]:
+    """A backbone trained from scratch (no ``init_cfg``) whose first stages
+    are frozen keeps them at their random initialization."""
+    backbone = (cfg.get('model') or {}).get('backbone') or {}
+    frozen = backbone.get('frozen_stages', -1)
+    if backbone.get('init_cfg') or not isinstance(frozen, int) or frozen < 0:
+        return []
+    stages = f' and stage(s) 1-{frozen}' if frozen else ''
+    return [f'model.backbone has no init_cfg (trained from scratch) and '
+            f'frozen_stages={frozen}: the stem{stages} stay at their random '
+            'initialization for the whole run; set '
+            'model.backbone.frozen_stages=-1 to train them']

@@ -23,14 +23,7 @@ import torch
 
 from ..ops import eps_shifted_l2_
 from ..ops import param_groups as keys
-from ..ops.eps_shifted_l2 import (MODES, eps_shifted_l2_grad,
-                                  eps_shifted_l2_value, shift_coefficients)
 from ..ops.param_groups import shift_lambda
-
-__all__ = [
-    'MODES', 'EpsShiftedL2StepHook', 'native_decay_mode', 'shift_lambda',
-    'eps_shifted_l2_grad', 'eps_shifted_l2_value', 'shift_coefficients'
-]
 
 #: optimizers whose ``weight_decay`` adds λ·w to the gradient (coupled L2)
 COUPLED_DECAY_OPTIMIZERS = ('SGD', 'Adam', 'Adamax', 'Adagrad', 'RMSprop',
@@ -56,7 +49,7 @@ class EpsShiftedL2StepHook:
     Acts on the parameter groups that carry ``eps_l2_eps``; every other
     group is left untouched.  Parameters without a gradient are skipped, as
     torch optimizers skip them.  ``foreach`` picks the path of
-    :func:`~mmdet_eps_l2.ops.eps_shifted_l2_` (default: batched on CUDA).
+    :func:`~mmdet_eps_l2.ops.eps_shifted_l2_` (default: per tensor).
     """
 
     def __init__(self, foreach: Optional[bool] = None) -> None:

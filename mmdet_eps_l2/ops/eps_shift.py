@@ -15,17 +15,23 @@ For a weight-standardized conv weight with output filters ``w_f``
 Per filter the term is written ``α·w + β`` with ``α = λ_plain - λ ε/σ`` and
 ``β = λ ε μ/σ`` (λ_plain = λ for the whole term, 0 when an optimizer's own
 ``weight_decay`` already adds ``λ·w``): the coefficients need only two
-read-only reductions of ``w`` (Σw, Σw², accumulated in float64), and the
-term is added without a weight-sized temporary per tensor.
+reductions of ``w`` (Σw, Σw², accumulated in float64), and the term is
+added in place.
 
 :func:`eps_shifted_l2_` applies it to a list of tensors, like
-``torch.optim``'s functional optimizers: a per-tensor path (a few kernels
-per tensor; the default on CPU) and a batched path (a fixed number of
-kernels for all tensors of one device and dtype; the default on CUDA, where
-a step over ~70 weights is bound by kernel launches).  Both give the same
-result up to float64 summation order (tested).
+``torch.optim``'s functional optimizers, on one of two paths that give the
+same result up to float64 summation order (tested):
+
+* per tensor (the default, on every device): per weight, the two
+  reductions of :func:`filter_mean_std` and two in-place passes; nothing
+  is kept between steps, and the largest temporary is the float64 copy of
+  one weight that each reduction makes;
+* batched (``foreach=True``): all tensors of one device and dtype laid end
+  to end, a fixed number of kernels whatever the number of tensors; it
+  makes several temporaries the size of all those weights together (their
+  concatenation, its float64 copy, a per-element filter index, the term),
+  so it trades memory for fewer kernel launches.
 """
-from functools import lru_cache
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -101,8 +107,8 @@ def eps_shifted_l2_(params: Sequence[torch.Tensor],
         plain_decay: the λ of the ``λ·w`` part; default ``weight_decay``
             (the whole term); 0 when the optimizer adds ``λ·w`` itself.
         lr: the step of the decoupled form.
-        foreach: batched path (True) or per tensor (False); default: batched
-            when every tensor is on CUDA.
+        foreach: the batched path (True) or per tensor (False or None,
+            the default); the module docstring says what each holds.
     """
     if mode not in MODES:
         raise ValueError(f'mode must be one of {MODES}, got {mode!r}')
@@ -111,8 +117,6 @@ def eps_shifted_l2_(params: Sequence[torch.Tensor],
     if not params:
         return
     plain = weight_decay if plain_decay is None else plain_decay
-    if foreach is None:
-        foreach = all(p.is_cuda for p in params)
     impl = _multi_tensor_eps_shifted_l2_ if foreach \
         else _single_tensor_eps_shifted_l2_
     with torch.no_grad():
@@ -133,12 +137,12 @@ def _single_tensor_eps_shifted_l2_(params, grads, eps, lam, plain, mode,
             p.sub_((lr * beta).to(p.dtype))
 
 
-@lru_cache(maxsize=32)
-def _filter_index(shapes: Tuple[torch.Size, ...], device: torch.device
+def _filter_index(shapes: Sequence[torch.Size], device: torch.device
                   ) -> Tuple[torch.Tensor, Tuple[int, ...], torch.Tensor]:
     """For tensors of ``shapes`` laid end to end: the filter of each
     element, the element count of each tensor and the element count of
-    each filter (float64)."""
+    each filter (float64).  Made at each call, so nothing per element
+    outlives the step."""
     sizes = [n for s in shapes for n in [s.numel() // s[0]] * s[0]]
     per_filter = torch.tensor(sizes, device=device)
     index = torch.repeat_interleave(
@@ -163,8 +167,7 @@ def _multi_tensor_eps_shifted_l2_(params, grads, eps, lam, plain, mode,
     for indices in _bucket(params, grads).values():
         ps = [params[i] for i in indices]
         gs = [grads[i] for i in indices]
-        shapes = tuple(p.shape for p in ps)
-        index, numels, n = _filter_index(shapes, ps[0].device)
+        index, numels, n = _filter_index([p.shape for p in ps], ps[0].device)
         flat = torch.cat([p.reshape(-1) for p in ps])
         flat64 = flat.to(torch.float64)
         total = torch.zeros_like(n).index_add_(0, index, flat64)

@@ -1,4 +1,5 @@
-"""Silence output no user can act on.
+"""Silence output no user can act on, in this package's tools only (called
+when a tool runs; importing the package sets no filter).
 
 * mmengine 0.10.7 reloads ``pkg_resources`` each time it checks whether a
   package is installed (``mmdet::`` config prefixes, environment

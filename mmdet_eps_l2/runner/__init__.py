@@ -1,3 +1,0 @@
-from .checked_runner import CheckedRunner
-
-__all__ = ['CheckedRunner']
