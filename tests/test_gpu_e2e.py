@@ -12,8 +12,8 @@ import torch
 from helpers.toy import ROOT, env_with_repo
 
 SCRIPT = osp.join(ROOT, 'benchmarks', 'gpu_e2e.sh')
-STAGES = ['install', 'unit', 'mmcv_ops', 'train_mask_rcnn', 'tools', 'perf',
-          'dist_resume', 'train_retinanet']
+STAGES = ['install', 'unit', 'mmcv_ops', 'train_mask_rcnn', 'tools',
+          'dist_resume', 'train_retinanet', 'perf']
 
 
 def run_e2e(args, env=None, timeout=1200):
@@ -205,7 +205,8 @@ def test_only_runs_the_named_stages_and_what_they_need(kit, tmp_path):
                    timeout=60)
     assert proc.returncode == 2
     assert "--only: unknown stage(s) ['tool']; the stages: install, unit, " \
-        'mmcv_ops, train_mask_rcnn, tools, perf' in proc.stdout
+        'mmcv_ops, train_mask_rcnn, tools, dist_resume, train_retinanet, ' \
+        'perf' in proc.stdout
     proc = run_e2e(['--dry-run', '--only', 'unit', tmp_path], timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:]
     result = json.loads((tmp_path / 'gpu_e2e.json').read_text())
@@ -379,11 +380,12 @@ def test_distutils_shim_gives_setuptools_copy(tmp_path):
     run.add_distutils_shim(str(site))
     env = dict(os.environ, PYTHONPATH=str(site))
     proc = subprocess.run(
-        [sys.executable, '-c', 'from distutils import errors; '
-         'import distutils, setuptools; print(distutils.__file__); '
+        [sys.executable, '-W', 'always', '-c', 'from distutils import errors;'
+         ' import distutils, setuptools; print(distutils.__file__); '
          'print(errors.DistutilsError.__module__)'],
         env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
+    assert 'Distutils was imported before Setuptools' not in proc.stderr
     path, module = proc.stdout.split()
     assert path.endswith(osp.join('setuptools', '_distutils', '__init__.py'))
     assert module == 'distutils.errors'
@@ -425,3 +427,32 @@ def test_kill_group_also_kills_workers_in_their_own_session(tmp_path):
     else:
         os.kill(worker, 9)
         pytest.fail('the worker in its own session survived kill_group')
+
+
+def test_timing_plan_from_dry_runs(tmp_path):
+    plan = gpu_e2e_module('timing_plan')
+    run = gpu_e2e_module('run')
+    assert plan.LIMIT_S == 420  # the GPU run's default --budget-s
+    assert "'--budget-s'" in open(run.__file__).read() and \
+        'args.budget_s = 900 if args.dry_run else 420' in open(
+            run.__file__).read()
+
+    def result(train_s, s_per_iter, dist_s):
+        return dict(stages=dict(
+            train_mask_rcnn=dict(status='passed', seconds=train_s,
+                                 s_per_iter_last=s_per_iter),
+            dist_resume=dict(status='passed', seconds=dist_s),
+            tools=dict(status='failed', seconds=1.0)))
+
+    rows = plan.fastest([result(50.0, 5.0, 120.0), result(30.0, 2.0, 180.0)])
+    assert [r[0] for r in rows] == ['train_mask_rcnn', 'dist_resume']
+    train, dist = rows
+    # 30 s less 4 CPU iterations of 2 s: 22 s CPU-bound, halved, plus one
+    # CUDA start, one evaluation and 400 iterations at 0.12 s
+    assert train == ('train_mask_rcnn', 30.0, 22.0, 58.0, 69)
+    # the faster run; two of three process starts on the GPU
+    assert dist[1:3] == (120.0, 80.0)
+    assert dist[4] == round(40.0 + (15 + 10 + 80 * 0.12) * 2 / 3)
+    path = tmp_path / 'r.json'
+    path.write_text(json.dumps(result(30.0, 2.0, 2000.0)))
+    assert plan.main([str(path)]) == 1  # over 420 s

@@ -169,7 +169,8 @@ def script_targets(path):
         return []
     if not head.startswith(b'#!'):
         return []
-    return re.findall(r'(/[^\s"\';]*/bin/nvcc)\b', head.decode(errors='ignore'))
+    return re.findall(r'(/[^\s"\';]*/bin/nvcc)\b',
+                      head.decode(errors='ignore'))
 
 
 def find_cuda_home(environ=None, defaults=None):
