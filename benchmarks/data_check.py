@@ -5,30 +5,33 @@
 
 Writes a synthetic COCO instances file the size of train2017 (118k images,
 860k annotations, one 8-point polygon each; no image files) and times,
-alternated:
+alternated (A/B/C, A/B/C, ...):
 
-(a) mmdet's ``CocoDataset`` loading the file (``full_init``: parse,
-    pycocotools index, ``parse_data_info`` of every image), which every
-    training run pays;
-(b) ``check_coco_data`` (the check ``tools/train.py`` runs before training:
-    JSON, classes, heads, counts; the image sample is skipped as no image
-    exists) followed by the same loading, which then reuses the check's
-    parse (:mod:`mmdet_eps_l2.utils.coco_info`), as in a training run.
+(a) mmdet's ``CocoDataset`` loading the file (``full_init``: pycocotools'
+    ``json.load``, its index, ``parse_data_info`` of every image), which
+    every training run pays;
+(b) ``check_coco_data`` (:mod:`mmdet_eps_l2.checks.data`, the check a
+    training run makes before the loop: its own parse of the file, classes,
+    heads, counts; no image sample, as no image exists here), with orjson;
+(c) the same check with orjson hidden (the ``json`` fallback).
 
-Prints min / median / max seconds of each and what the check adds:
-``(b - a) / a`` of the medians.
+The check parses the file on its own: a training run pays (a) + (b).
+Prints min / median / max seconds of each and ``(b) / (a)``, ``(c) / (a)``
+(median and range over the rounds).  Then times the image sample alone:
+decoding :data:`~mmdet_eps_l2.checks.data.IMAGE_SAMPLE` files of
+COCO's size (640x480, JPEG and PNG) as the check does.
 """
 import argparse
 import json
+import os
 import os.path as osp
 import random
-import statistics
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from common import machine_line  # noqa: E402
+from common import machine_line, spread, time_side_by_side  # noqa: E402
 
 CLASSES = ('square', 'circle', 'triangle')
 
@@ -58,6 +61,52 @@ def write_synthetic_coco(path: str, images: int, annotations: int) -> float:
     return osp.getsize(path) / 2**20
 
 
+def write_sample_images(folder: str, count: int, ext: str) -> list:
+    """``count`` 640x480 images with COCO-like content (smooth gradients,
+    shapes, noise): their ``images`` entries."""
+    import cv2
+    import numpy as np
+    rng = np.random.RandomState(0)
+    y, x = np.mgrid[0:480, 0:640]
+    entries = []
+    for i in range(count):
+        img = np.stack([(x + 7 * i) % 256, (y * 2) % 256, (x + y) % 256],
+                       -1).astype(np.uint8)
+        for _ in range(8):
+            c = tuple(int(v) for v in rng.randint(0, 256, 3))
+            cv2.circle(img, tuple(int(v) for v in rng.randint(0, 480, 2)),
+                       int(rng.randint(10, 80)), c, -1)
+        img = cv2.add(img, rng.randint(0, 24, img.shape).astype(np.uint8))
+        name = f'{i:06d}.{ext}'
+        cv2.imwrite(osp.join(folder, name), img)
+        entries.append(dict(id=i, file_name=name, width=640, height=480))
+    return entries
+
+
+def time_image_sample(tmp: str, repeats: int) -> dict:
+    """Seconds of ``_check_images`` over IMAGE_SAMPLE images per format."""
+    from mmdet_eps_l2.checks import data as data_check
+    out = {}
+    for ext in ('jpg', 'png'):
+        folder = osp.join(tmp, ext)
+        os.makedirs(folder)
+        images = write_sample_images(folder, data_check.IMAGE_SAMPLE, ext)
+        dataset = dict(data_root=folder, data_prefix=dict(img=''))
+        data = dict(images=images)
+        times = []
+        for _ in range(repeats + 1):  # the first round warms the cache
+            start = time.perf_counter()
+            problems = data_check._check_images('bench', 'bench.json',
+                                                dataset, data)
+            times.append(time.perf_counter() - start)
+            assert not problems, problems
+        out[ext] = sorted(times[1:])
+        out[f'{ext}_mb'] = sum(
+            osp.getsize(osp.join(folder, i['file_name']))
+            for i in images) / 2**20
+    return out
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--images', type=int, default=118287)
@@ -70,9 +119,8 @@ def main(argv=None) -> dict:
 
     import mmdet_eps_l2  # noqa: F401
     from mmdet.datasets import CocoDataset
-    from mmdet_eps_l2.utils import data_check
+    from mmdet_eps_l2.checks import data as data_check
     init_default_scope('mmdet')
-    data_check.IMAGE_SAMPLE = 0  # no image files here
 
     with tempfile.TemporaryDirectory() as tmp:
         ann = osp.join(tmp, 'instances.json')
@@ -84,10 +132,24 @@ def main(argv=None) -> dict:
         cfg = ConfigDict(train_dataloader=dict(dataset=dataset),
                          model=dict(bbox_head=dict(num_classes=3)))
 
-        def check_then_load():
-            problems, notes = data_check.check_coco_data(cfg)
+        def check():
+            sample, data_check.IMAGE_SAMPLE = data_check.IMAGE_SAMPLE, 0
+            try:  # no image files here
+                problems, notes = data_check.check_coco_data(cfg)
+            finally:
+                data_check.IMAGE_SAMPLE = sample
             assert not problems, problems
-            mmdet_load()
+
+        def check_json():
+            orjson = sys.modules.get('orjson')
+            sys.modules['orjson'] = None  # `import orjson` fails
+            try:
+                check()
+            finally:
+                if orjson is None:
+                    del sys.modules['orjson']
+                else:
+                    sys.modules['orjson'] = orjson
 
         def mmdet_load():
             ds = CocoDataset(ann_file=ann, metainfo=dict(classes=CLASSES),
@@ -96,27 +158,32 @@ def main(argv=None) -> dict:
             ds.full_init()
             assert len(ds) == args.images
 
-        samples = {'check': [], 'mmdet': []}
-        for _ in range(args.repeats):
-            for name, fn in (('check', check_then_load),
-                             ('mmdet', mmdet_load)):
-                start = time.perf_counter()
-                fn()
-                samples[name].append(time.perf_counter() - start)
+        timings = time_side_by_side(
+            {'mmdet': mmdet_load, 'orjson': check, 'json': check_json},
+            repeats=args.repeats, warmup=0)
+        images = time_image_sample(tmp, max(args.repeats, 5))
     print(f'# data check cost ({machine_line()}); synthetic COCO file: '
           f'{args.images} images, {args.annotations} annotations, '
           f'{size_mb:.0f} MB; {args.repeats} alternated repeats')
     for name, label in (('mmdet', '(a) mmdet CocoDataset full_init'),
-                        ('check', '(b) check_coco_data, then (a)')):
-        s = samples[name]
+                        ('orjson', '(b) check_coco_data, orjson'),
+                        ('json', '(c) check_coco_data, json')):
+        s = timings.samples[name]
         print(f'  {label:32s} min {min(s):6.2f} s  median '
-              f'{statistics.median(s):6.2f} s  max {max(s):6.2f} s')
-    a = statistics.median(samples['mmdet'])
-    b = statistics.median(samples['check'])
-    ratio = (b - a) / a
-    print(f'  the check adds {b - a:.2f} s = {100 * ratio:.1f} % of '
-          "mmdet's loading (medians)")
-    return dict(samples=samples, ratio=ratio, size_mb=size_mb)
+              f'{timings[name]:6.2f} s  max {max(s):6.2f} s')
+    ratios = {name: timings.ratio(name, 'mmdet') for name in ('orjson',
+                                                               'json')}
+    print(f"  (b) / (a) = {spread(ratios['orjson'], '.3f')}, (c) / (a) = "
+          f"{spread(ratios['json'], '.3f')} (median (min-max) of rounds): "
+          'what the check adds to a run that loads the file')
+    for ext in ('jpg', 'png'):
+        s = images[ext]
+        print(f'  image sample: {data_check.IMAGE_SAMPLE} {ext.upper()} '
+              f"files, 640x480, {images[f'{ext}_mb']:.1f} MB, decoded in "
+              f'min {min(s) * 1e3:.0f} ms, median '
+              f'{s[len(s) // 2] * 1e3:.0f} ms')
+    return dict(samples=timings.samples, medians=dict(timings),
+                ratios=ratios, images=images, size_mb=size_mb)
 
 
 if __name__ == '__main__':

@@ -1,15 +1,21 @@
 """The data check: bad annotation files, classes and heads that disagree,
-missing images, counts, files without "info" — before anything runs."""
+missing and undecodable images, counts, files without "info" — before
+anything runs."""
 import json
 import os.path as osp
 
+import cv2
+import numpy as np
 import pytest
 from mmengine.config import Config, ConfigDict
 
 from helpers.toy import TOY_MASK_RCNN, TOY_RETINANET
-from mmdet_eps_l2.utils import ConfigCheckError, check_config
-from mmdet_eps_l2.utils.data_check import (annotation_counts,
-                                           check_coco_data, head_num_classes)
+from mmdet_eps_l2.checks import ConfigCheckError, check_config, check_data
+from mmdet_eps_l2.checks.data import (annotation_counts, check_coco_data,
+                                      head_num_classes)
+
+#: a decodable 8x8 PNG
+PNG = cv2.imencode('.png', np.zeros((8, 8, 3), np.uint8))[1].tobytes()
 
 
 def _coco(tmp_path, name='ann.json', images=2, categories=('a', 'b'),
@@ -26,7 +32,7 @@ def _coco(tmp_path, name='ann.json', images=2, categories=('a', 'b'),
     if image_files:
         (tmp_path / 'img').mkdir(exist_ok=True)
         for i in range(images):
-            (tmp_path / 'img' / f'{i}.png').write_bytes(b'')
+            (tmp_path / 'img' / f'{i}.png').write_bytes(PNG)
     return data
 
 
@@ -44,9 +50,8 @@ def _cfg(tmp_path, classes=('a', 'b'), num_classes=2, ann='ann.json'):
 def test_consistent_data_passes(tmp_path):
     _coco(tmp_path)
     assert check_coco_data(_cfg(tmp_path)) == ([], [
-        f'{tmp_path}/ann.json: 0 degenerate boxes, 0 empty segmentations, '
-        '1 images without annotations (mmdet skips degenerate boxes; '
-        'filter_cfg decides about empty images)'
+        f'{tmp_path}/ann.json: 1 images without annotations (filter_cfg '
+        'decides whether they train)'
     ])
 
 
@@ -119,7 +124,7 @@ def test_head_num_classes_covers_cascade_and_single_stage():
 def test_missing_images_are_counted_and_one_is_named(tmp_path):
     _coco(tmp_path, images=5, image_files=False)
     (tmp_path / 'img').mkdir()
-    (tmp_path / 'img' / '0.png').write_bytes(b'')
+    (tmp_path / 'img' / '0.png').write_bytes(PNG)
     problems, _ = check_coco_data(_cfg(tmp_path))
     assert problems == [
         f'train_dataloader.dataset: 4 of 5 sampled images of '
@@ -131,17 +136,22 @@ def test_missing_images_are_counted_and_one_is_named(tmp_path):
 def test_annotation_counts():
     data = dict(
         images=[dict(id=1), dict(id=2), dict(id=3)],
+        categories=[dict(id=1, name='a')],
         annotations=[
-            dict(image_id=1, bbox=[0, 0, 0, 5], segmentation=[[1, 2, 3, 4]]),
-            dict(image_id=1, bbox=[0, 0, 3, 5], segmentation=[]),
-            dict(image_id=2, bbox=[0, 0, 3, -1],
+            dict(image_id=1, category_id=1, bbox=[0, 0, 0, 5],
+                 segmentation=[[1, 2, 3, 4]]),
+            dict(image_id=1, category_id=12, bbox=[0, 0, 3, 5],
+                 segmentation=[]),
+            dict(image_id=2, category_id=7, bbox=[0, 0, 3, -1],
                  segmentation=dict(counts='', size=[8, 8])),
-            dict(image_id=2, bbox=[1, 1, 2, 2],
-                 segmentation=[[0, 0, 4, 0, 4, 4]]),
-            dict(image_id=2, bbox=[1, 1, 2]),
+            dict(image_id=2, category_id=12, bbox=[1, 1, 2, 2],
+                 segmentation=[[0, 0, 4, 0, 4, 4], [1, 1]]),
+            dict(image_id=2, category_id=1, bbox=[1, 1, 2],
+                 segmentation=[[]]),
         ])
     assert annotation_counts(data) == dict(
-        degenerate_boxes=3, empty_segmentations=3,
+        degenerate_boxes=3, empty_segmentations=3, short_polygons=2,
+        unknown_category_annotations=3, unknown_category_ids=[7, 12],
         images_without_annotations=1)
 
 
@@ -157,19 +167,162 @@ def test_toy_config_with_four_class_data_is_refused_before_a_work_dir(
     retarget_data_root(cfg, 'data/toy_coco/', str(root) + '/')
     for split in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[split].dataset.metainfo = dict(classes=('a', 'b', 'c', 'd'))
+    assert check_config(cfg) is None  # the config itself is fine
     with pytest.raises(ConfigCheckError) as e:
-        check_config(cfg)
+        check_data(cfg, 'train')
     assert 'model.roi_head.bbox_head.num_classes is 3 but ' \
         "train_dataloader.dataset has 4 classes ['a', 'b', 'c', 'd']" in \
         str(e.value)
     assert 'model.roi_head.mask_head.num_classes is 3' in str(e.value)
     # the check can be turned off (paths are still checked)
-    check_config(cfg, inspect_data=False)
+    check_data(cfg, 'train', inspect_data=False)
 
 
-def test_check_config_returns_the_notes(tmp_path):
+def test_check_data_returns_the_notes(tmp_path):
     _coco(tmp_path, categories=('a', 'b', 'z'))
     cfg = _cfg(tmp_path)
-    notes = check_config(cfg)
-    assert len(notes) == 2 and 'categories' in notes[0]
+    notes = check_data(cfg, 'train')
+    assert notes == [
+        f"{tmp_path}/ann.json: categories ['z'] are not classes of "
+        'train_dataloader.dataset; their annotations are ignored',
+        f'{tmp_path}/ann.json: 1 images without annotations (filter_cfg '
+        'decides whether they train)'
+    ]
     assert osp.isfile(tmp_path / 'ann.json')
+
+
+# Issue 18: a real data set's defects, each in a copy of the toy data (3
+# train, 1 val images of 64 px).
+
+def _toy(tmp_path):
+    from toy_shapes import generate_toy_coco
+    root = tmp_path / 'toy'
+    generate_toy_coco(str(root), num_train=3, num_val=1, image_size=64,
+                      seed=0)
+    return root
+
+
+def _toy_cfg(root):
+    def dataset(split):
+        return dict(type='CocoDataset', data_root=f'{root}/',
+                    ann_file=f'annotations/instances_{split}.json',
+                    metainfo=dict(classes=('square', 'circle', 'triangle')),
+                    data_prefix=dict(img=f'{split}/'))
+
+    return ConfigDict(train_dataloader=dict(dataset=dataset('train')),
+                      val_dataloader=dict(dataset=dataset('val')),
+                      model=dict(bbox_head=dict(num_classes=3)))
+
+
+def _edit(path, edit):
+    with open(path) as f:
+        data = json.load(f)
+    edit(data)
+    with open(path, 'w') as f:
+        json.dump(data, f)
+
+
+def _cut_in_half(path):
+    raw = path.read_bytes()
+    path.write_bytes(raw[:len(raw) // 2])
+
+
+def test_toy_data_passes_without_notes(tmp_path):
+    assert check_coco_data(_toy_cfg(_toy(tmp_path))) == ([], [])
+
+
+def test_truncated_png_and_jpeg_of_the_sample_are_named(tmp_path):
+    """A file cut to half its bytes is decoded, as mmcv decodes it, and
+    named; the check refuses exactly what LoadImageFromFile cannot load."""
+    import mmcv
+    from mmcv.transforms import LoadImageFromFile
+    root = _toy(tmp_path)
+    train = root / 'train'
+    _cut_in_half(train / '000002.png')
+    # the generator writes PNG; the same image as a truncated JPEG too
+    cv2.imwrite(str(train / '000003.jpg'), cv2.imread(str(train /
+                                                          '000003.png')))
+    _cut_in_half(train / '000003.jpg')
+    ann = root / 'annotations' / 'instances_train.json'
+    _edit(ann, lambda d: d['images'][2].update(file_name='000003.jpg'))
+    # OpenCV 5's imdecode gives None for a truncated JPEG (imread does not)
+    jpeg_fails = mmcv.imfrombytes((train / '000003.jpg').read_bytes()) \
+        is None
+    named = [train / '000002.png'] + ([train / '000003.jpg']
+                                      if jpeg_fails else [])
+    problems, _ = check_coco_data(_toy_cfg(root))
+    assert problems == [
+        f'train_dataloader.dataset: {len(named)} of 3 sampled images of '
+        f"{ann} cannot be decoded by mmcv.imfrombytes (backend 'cv2', as "
+        'LoadImageFromFile reads them): ' +
+        ', '.join(f'{f} (decodes to None)' for f in named)
+    ]
+    for name in ('000001.png', '000002.png', '000003.jpg'):
+        path = str(train / name)
+        if train / name in named:
+            with pytest.raises(AssertionError,
+                               match=f'failed to load image: {path}'):
+                LoadImageFromFile(ignore_empty=True).transform(
+                    dict(img_path=path))
+        else:
+            assert LoadImageFromFile().transform(
+                dict(img_path=path))['img'] is not None
+
+
+def test_an_empty_image_file_is_named_with_the_decoding_error(tmp_path):
+    _coco(tmp_path, images=2)
+    (tmp_path / 'img' / '1.png').write_bytes(b'')
+    problems, _ = check_coco_data(_cfg(tmp_path))
+    assert problems == [
+        'train_dataloader.dataset: 1 of 2 sampled images of '
+        f"{tmp_path}/ann.json cannot be decoded by mmcv.imfrombytes "
+        "(backend 'cv2', as LoadImageFromFile reads them): "
+        f'{tmp_path}/img/1.png (empty file)'
+    ]
+
+
+def test_unknown_category_ids_are_counted_and_named(tmp_path):
+    root = _toy(tmp_path)
+    ann = root / 'annotations' / 'instances_train.json'
+
+    def unknown(data):
+        for a, category in zip(data['annotations'], (7, 9, 7)):
+            a['category_id'] = category
+
+    _edit(ann, unknown)
+    assert check_coco_data(_toy_cfg(root)) == ([], [
+        f'{ann}: 3 annotations whose category_id is not among the '
+        'categories (ids: 7, 9; mmdet drops them)'
+    ])
+
+
+def test_short_polygons_are_counted_apart_from_empty_segmentations(
+        tmp_path):
+    root = _toy(tmp_path)
+    ann = root / 'annotations' / 'instances_train.json'
+
+    def defects(data):
+        data['annotations'][0]['segmentation'] = [[10, 10, 20, 20]]
+        data['annotations'][1]['segmentation'] = []
+
+    _edit(ann, defects)
+    assert check_coco_data(_toy_cfg(root)) == ([], [
+        f'{ann}: 1 empty segmentations; 1 polygons with fewer than 3 points '
+        "(mmdet's LoadAnnotations drops them; an instance left without a "
+        'polygon is ignored)'
+    ])
+
+
+def test_an_annotation_file_without_images_is_refused(tmp_path):
+    root = _toy(tmp_path)
+    ann = root / 'annotations' / 'instances_val.json'
+    _edit(ann, lambda d: d.update(images=[]))
+    problem = (
+        f'val_dataloader.dataset.ann_file: {ann}: "images" is empty '
+        '(expected at least one image): the dataset would have no samples '
+        'and mmdet would fail after building the model (ValueError: need '
+        'at least one array to concatenate)')
+    assert check_coco_data(_toy_cfg(root)) == ([problem], [])
+    with pytest.raises(ConfigCheckError) as e:
+        check_data(_toy_cfg(root), 'train')
+    assert str(e.value) == f'config check failed:\n  - {problem}'
