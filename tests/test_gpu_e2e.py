@@ -456,3 +456,27 @@ def test_timing_plan_from_dry_runs(tmp_path):
     path = tmp_path / 'r.json'
     path.write_text(json.dumps(result(30.0, 2.0, 2000.0)))
     assert plan.main([str(path)]) == 1  # over 420 s
+
+
+def test_a_killed_build_leaves_no_lock_to_wait_on(tmp_path):
+    """torch's extension builder waits forever on the ``lock`` file of a
+    build that was killed (a stage past its time): the next build.py on the
+    folder removes it, once it holds the folder's flock."""
+    build = gpu_e2e_module('mmcv_ops_subset/build')
+    (tmp_path / 'lock').write_text('')
+    handle, removed = build.own_build_dir(str(tmp_path))
+    assert removed is True and not (tmp_path / 'lock').exists()
+    # a second builder waits while the first holds the folder
+    probe = ('import fcntl, sys; f = open(sys.argv[1], "w"); '
+             'fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)')
+    flock = str(tmp_path / '.build.flock')
+    held = subprocess.run([sys.executable, '-c', probe, flock],
+                          capture_output=True, text=True, timeout=60)
+    assert held.returncode != 0 and 'BlockingIOError' in held.stderr
+    handle.close()
+    free = subprocess.run([sys.executable, '-c', probe, flock],
+                          capture_output=True, text=True, timeout=60)
+    assert free.returncode == 0, free.stderr
+    handle, removed = build.own_build_dir(str(tmp_path))
+    assert removed is False
+    handle.close()

@@ -276,6 +276,24 @@ def try_prebuilt(so, dest, cuda):
     return True, probe
 
 
+def own_build_dir(build_dir):
+    """Wait for any other build.py on ``build_dir`` (an flock, released when
+    its process ends, killed or not), then remove the ``lock`` file torch's
+    extension builder leaves behind when killed: every builder of this
+    folder holds the flock first, so a ``lock`` seen while holding it is
+    stale (torch would wait on it forever).  Returns (the open flock file,
+    whether a stale lock was removed)."""
+    import fcntl
+    os.makedirs(build_dir, exist_ok=True)
+    handle = open(osp.join(build_dir, '.build.flock'), 'w')
+    fcntl.flock(handle, fcntl.LOCK_EX)
+    stale = osp.join(build_dir, 'lock')
+    removed = osp.exists(stale)
+    if removed:
+        os.remove(stale)
+    return handle, removed
+
+
 def cuda_library_headers():
     """Include folders of CUDA libraries installed as Python packages
     (``nvidia/*/include``), for toolkits without cuSPARSE / cuBLAS
@@ -404,6 +422,7 @@ def build(sdist: str, dest: str, cuda: bool, build_dir: str,
     if cuda:  # find this toolkit's libcudart when torch has not loaded one
         lib = osp.join(cuda_home, 'lib64')
         ldflags = [f'-Wl,-rpath,{lib}']
+    flock, info['stale_lock_removed'] = own_build_dir(build_dir)
     module = load(name='_ext_subset', sources=sources,
                   extra_include_paths=include,
                   extra_cflags=['-O2'] + macros,
@@ -412,6 +431,7 @@ def build(sdist: str, dest: str, cuda: bool, build_dir: str,
                   with_cuda=cuda, verbose=True)
     t_compile = time.time() - t0
     shutil.copy2(module.__file__, osp.join(dest, 'mmcv', '_ext_subset.so'))
+    flock.close()
     size = osp.getsize(module.__file__)
     return dict(info, so_bytes=size,
                 sources=[*(f'mmcv/ops/csrc/pytorch/{r}' for r in rel),
