@@ -486,6 +486,7 @@ def build_report(args, datasets, runs, results, plot_root):
                     for c, _, fmt in COLUMNS]
             lines.append('| ' + ' | '.join(row) + ' |')
         lines.append('')
+    lines += compare_lines(datasets, runs, results, arms)
     lines += ['### Every run', '',
               '| data | arm | seed | status | ' +
               ' | '.join(c[1] for c in COLUMNS) +
@@ -521,6 +522,67 @@ def build_report(args, datasets, runs, results, plot_root):
         lines.append(f'* `{rel}`')
     lines += ['', END]
     return '\n'.join(lines)
+
+
+PAIRS = [
+    ('claim 1: decay vs none', 'lam0', 'lam1e-4_eps0'),
+    ('claim 1: strong decay vs none', 'lam0', 'lam1e-2_eps0'),
+    ('claim 2: strong vs weak plain decay', 'lam1e-4_eps0', 'lam1e-2_eps0'),
+    ('claim 3: ε = 1e-3 vs plain (λ = 1e-4)', 'lam1e-4_eps0',
+     'lam1e-4_eps1e-3'),
+    ('claim 3: ε_near vs plain (λ = 1e-4)', 'lam1e-4_eps0',
+     'lam1e-4_epsnear'),
+    ('claim 3: ε = 1e-3 vs plain (λ = 1e-2)', 'lam1e-2_eps0',
+     'lam1e-2_eps1e-3'),
+    ('claim 3: ε_near vs plain (λ = 1e-2)', 'lam1e-2_eps0',
+     'lam1e-2_epsnear'),
+    ('quick: ε = 5e-2 vs plain (λ = 1e-2)', 'lam1e-2_eps0',
+     'lam1e-2_eps5e-2'),
+]
+COMPARED = [('bbox_mAP', 'bbox mAP', '{:+.3f}'),
+            ('segm_mAP', 'segm mAP', '{:+.3f}'),
+            ('sigma_min', 'σ_min', '{:+.4f}'),
+            ('eff_lr_max', 'eff. lr', '{:+.1f}'),
+            ('final_loss', 'final loss', '{:+.3f}')]
+
+
+def verdict(a, b, fmt):
+    """``Δ = mean(b) − mean(a)`` and whether it exceeds the seed spread (the
+    larger sample std of the two arms); fewer than 2 seeds: undecided."""
+    a = [v for v in a if v is not None]
+    b = [v for v in b if v is not None]
+    if not a or not b:
+        return 'n/a'
+    delta = statistics.mean(b) - statistics.mean(a)
+    if len(a) < 2 or len(b) < 2:
+        return f'{fmt.format(delta)} (spread unknown: 1 seed)'
+    spread = max(statistics.stdev(a), statistics.stdev(b))
+    word = 'difference' if abs(delta) > spread else 'no difference'
+    return f'{fmt.format(delta)} vs spread {fmt.format(spread)[1:]}: {word}'
+
+
+def compare_lines(datasets, runs, results, arms):
+    names = {a[0] for a in arms}
+    lines = ['Comparisons (Δ = second arm − first arm, means over seeds; '
+             'a difference not larger than the spread over seeds, the larger '
+             "sample std of the two arms, counts as no difference):", '']
+    for data, _ in datasets:
+        lines += [f'#### `{data}`', '',
+                  '| comparison | ' + ' | '.join(c[1] for c in COMPARED) +
+                  ' |', '|---|' + '---|' * len(COMPARED)]
+        for title, first, second in PAIRS:
+            if first not in names or second not in names:
+                continue
+
+            def values(arm, col):
+                return [results[k].get(col) for k in runs
+                        if k[0] == data and k[1] == arm and results.get(k)]
+            row = [f'{title} (`{first}` → `{second}`)']
+            row += [verdict(values(first, c), values(second, c), fmt)
+                    for c, _, fmt in COMPARED]
+            lines.append('| ' + ' | '.join(row) + ' |')
+        lines.append('')
+    return lines
 
 
 def plot_index(plot_root, base):
