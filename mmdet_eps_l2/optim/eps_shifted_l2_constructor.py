@@ -56,9 +56,14 @@ class EpsShiftedL2OptimWrapperConstructor(DefaultOptimWrapperConstructor):
       ``norm_decay_mult``, ``dwconv_decay_mult``, ``flat_decay_mult``,
       ``bypass_duplicate`` ...).
     * ε-shifted weights get the stock lr (so ``custom_keys`` ``lr_mult``
-      applies) and no plain weight decay; the λ of their shift is
-      ``eps_l2.weight_decay × decay_mult`` of the matching ``custom_keys``
-      entry (1 if none; ``decay_mult=0`` switches the shift off).
+      applies); the λ of their shift is ``eps_l2.weight_decay ×
+      decay_mult`` of the matching ``custom_keys`` entry (1 if none;
+      ``decay_mult=0`` switches the shift off).  When the optimizer's own
+      ``weight_decay`` has the mode's semantics (coupled: SGD, Adam, ...;
+      decoupled: AdamW) the group's ``weight_decay`` is that λ and the
+      optimizer adds the ``λ·w`` part, the step hook only ``-λ ε ŵ``;
+      otherwise the group's ``weight_decay`` is 0 and the hook adds the
+      whole term (:mod:`mmdet_eps_l2.ops.param_groups`).
       ``bias_decay_mult`` / ``norm_decay_mult`` / ``flat_decay_mult`` do not
       concern conv weights.
     * Depthwise WS convs (one input channel per filter) are not shifted, as
