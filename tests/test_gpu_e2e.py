@@ -11,6 +11,9 @@ import torch
 
 from helpers.toy import ROOT, env_with_repo
 
+#: the GPU check's CPU dry run: builds, installs and trains
+pytestmark = pytest.mark.slow
+
 SCRIPT = osp.join(ROOT, 'benchmarks', 'gpu_e2e.sh')
 STAGES = ['install', 'unit', 'mmcv_ops', 'train_mask_rcnn', 'tools',
           'dist_resume', 'train_retinanet', 'perf']
