@@ -2,9 +2,8 @@
 
 A WS conv computes ``conv(x, ŵ)`` with ``ŵ`` a function of the stored weight
 only, so replacing each ``WSConv2d`` (either convention) / mmcv ``ConvWS2d``
-by an ``nn.Conv2d``
-holding ``ŵ`` gives the same outputs (within float32 rounding) and runs with
-stock mmdet/mmcv, without this plugin.
+by an ``nn.Conv2d`` holding ``ŵ`` gives the same outputs (within float32
+rounding) and runs with stock mmdet/mmcv, without this plugin.
 """
 import torch
 import torch.nn as nn

@@ -38,7 +38,6 @@ class WSConv2d(nn.Conv2d):
     with ``norm_cfg=dict(type='GN', num_groups=32, requires_grad=True)``.
     """
 
-
     def __init__(self,
                  in_channels: int,
                  out_channels: int,
