@@ -7,7 +7,7 @@ regularizer on CPU and report COCO bbox / segm mAP.
 1. generates the toy-shapes COCO data set in --data-root (if missing;
    relative paths are taken from the repository root);
 2. trains configs/toy/...toy-shapes.py with tools/train.py (400 iterations
-   of batch 8, about 6-7 minutes on 2 cores);
+   of batch 8);
 3. evaluates on the val split with mmdet's CocoMetric (pycocotools) and
    prints ``bbox_mAP: ...`` and ``segm_mAP: ...``.
 Exits non-zero when bbox mAP is below ``--min-bbox-map``.
