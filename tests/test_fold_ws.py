@@ -178,3 +178,22 @@ def test_fold_data_root_option_moves_every_split(toy_root, tmp_path,
     assert plain.test_dataloader.dataset.data_root == new_root
     assert plain.test_evaluator.ann_file == \
         new_root + 'annotations/instances_val.json'
+
+
+def test_strip_leaves_no_plugin_trace_in_a_pure_python_config():
+    # Config.to_dict() writes a pure-Python config's classes as dotted paths
+    import mmdet_eps_l2
+    from fold_ws import deployment_config
+    pure = osp.join(osp.dirname(mmdet_eps_l2.__file__), 'configs', 'toy',
+                    'mask_rcnn_r18_c32_fpn_c64_gn_ws_all_eps_l2_toy_shapes.py')
+    cfg = Config.fromfile(pure)
+    cfg.work_dir = 'work_dirs/training_run'
+    plain = deployment_config(cfg)
+    text = repr(plain.to_dict())
+    for name in ('WSConv2d', 'mmdet_eps_l2', 'EpsShiftedL2',
+                 'WeightStatsHook', 'RNGStateHook', 'CheckedRunner',
+                 'eps_l2'):
+        assert name not in text, name
+    assert plain.model.neck.conv_cfg is None
+    assert plain.resume is False and plain.load_from is None
+    assert 'work_dir' not in plain

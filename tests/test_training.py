@@ -109,6 +109,34 @@ def test_own_test_tool_and_mmdet_test_tool_on_a_checkpoint(in_toy_root):
 
 
 @pytest.mark.slow
+def test_test_tool_dumps_predictions_after_the_data_check(in_toy_root,
+                                                          tmp_path):
+    import pickle
+    build_runner(TOY_MASK_RCNN, in_toy_root / 'wd_dump', 1,
+                 val=False).train()
+    ckpt = str(in_toy_root / 'wd_dump' / 'iter_1.pth')
+    out = tmp_path / 'results.pkl'
+    proc = run_tool([osp.join(TOOLS, 'test.py'), TOY_MASK_RCNN, ckpt,
+                     '--work-dir', str(tmp_path / 'wd'), '--out', str(out),
+                     '--cfg-options', 'model.test_cfg.rcnn.score_thr=0.0'],
+                    cwd=in_toy_root)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    with open(out, 'rb') as f:
+        results = pickle.load(f)
+    assert len(results) == 6  # one per val image
+    # a broken test file is named by the check, not by mmdet's traceback
+    bad = tmp_path / 'bad.json'
+    bad.write_text('{"images": ')
+    proc = run_tool([osp.join(TOOLS, 'test.py'), TOY_MASK_RCNN, ckpt,
+                     '--work-dir', str(tmp_path / 'wd2'), '--out', str(out),
+                     '--cfg-options', f'test_dataloader.dataset.ann_file={bad}',
+                     f'test_evaluator.ann_file={bad}'], cwd=in_toy_root)
+    assert proc.returncode != 0
+    assert 'bad.json is not valid JSON' in proc.stdout
+    assert 'Traceback' not in proc.stdout
+
+
+@pytest.mark.slow
 def test_mmdet_own_train_tool_runs_the_toy_config(in_toy_root):
     import mmdet
     mmdet_train = osp.join(osp.dirname(mmdet.__file__), '.mim', 'tools',

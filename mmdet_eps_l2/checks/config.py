@@ -206,9 +206,12 @@ def _dataset_files(cfg) -> Iterator[Tuple[str, str]]:
         if ann:
             yield f'{where}.ann_file', osp.join(root, ann)
     for split in ('val_evaluator', 'test_evaluator'):
-        evaluator = cfg.get(split)
-        if isinstance(evaluator, dict) and evaluator.get('ann_file'):
-            yield f'{split}.ann_file', evaluator['ann_file']
+        evaluators = cfg.get(split)
+        many = isinstance(evaluators, (list, tuple))
+        for i, evaluator in enumerate(evaluators if many else [evaluators]):
+            if isinstance(evaluator, dict) and evaluator.get('ann_file'):
+                where = f'{split}[{i}]' if many else split
+                yield f'{where}.ann_file', evaluator['ann_file']
 
 
 def _check_data_paths(cfg, splits=None) -> List[str]:

@@ -29,8 +29,10 @@ same result up to float64 summation order (tested):
 * batched (``foreach=True``): all tensors of one device and dtype laid end
   to end, a fixed number of kernels whatever the number of tensors; it
   makes several temporaries the size of all those weights together (their
-  concatenation, its float64 copy, a per-element filter index, the term),
-  so it trades memory for fewer kernel launches.
+  concatenation, its float64 copy and square, a per-element filter index,
+  the term), so it trades memory for fewer kernel launches.  It is chosen
+  in this functional API or with ``EpsShiftedL2StepHook(foreach=True)``;
+  the constructor registers the default hook.
 """
 from typing import Dict, List, Optional, Sequence, Tuple
 

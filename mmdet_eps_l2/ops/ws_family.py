@@ -85,8 +85,8 @@ def eps_shift_weights(model: nn.Module,
     """``id(weight) -> name`` of every WS conv weight that gets the ε-shift.
 
     Trainable weights of non-depthwise WS convs of both families; with
-    ``eps`` given, a ``'variance_eps'`` conv and ``eps <``
-    :data:`MIN_EPS_VARIANCE_EPS` raise ``ValueError`` naming the module.
+    ``eps`` given, a ``'variance_eps'`` conv with ``eps <``
+    :func:`min_shift_eps` of it raises ``ValueError`` naming the module.
     """
     found: Dict[int, str] = {}
     for name, module in model.named_modules():

@@ -9,10 +9,11 @@ Builds the model of CONFIG, loads CHECKPOINT, replaces every WS conv
 weight, and saves the state dict to OUT.pth with the checkpoint's ``meta``
 (dataset classes, epoch / iteration) plus ``folded_ws_convs``.
 ``--out-config`` writes the matching deployment config: plain convs, none of
-this plugin, ``resume = False`` and no ``load_from`` (a work dir's config of
-a resumed run holds ``resume = True``, which would make a test tool try to
-resume training from the folded weights), so the exported detector runs
-with stock mmdet/mmcv (e.g. mmdet's ``tools/test.py``).
+this plugin, ``resume = False``, no ``load_from`` and no ``work_dir`` (a
+work dir's config of a resumed run holds ``resume = True``, which would
+make a test tool try to resume training from the folded weights), so the
+exported detector runs with stock mmdet/mmcv (e.g. mmdet's
+``tools/test.py``).  Text and pure-Python configs are stripped alike.
 ``--cfg-options data_root=DIR`` moves every split and evaluator, as in
 ``tools/train.py``.
 
@@ -33,6 +34,7 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 from mmengine.runner import CheckpointLoader
 
+from ..checks.config import type_name
 from ..ops.ws_family import EXACT, WS_CONV_CFG_TYPES
 from .quiet import silence_known_noise
 from .tool_config import load_tool_config
@@ -43,25 +45,33 @@ FOLDED_CONV_CFG_TYPES = tuple(
     name for name, family in WS_CONV_CFG_TYPES.items() if family == EXACT)
 
 
+def _name(value) -> str:
+    """A ``type`` as a class name: a text config's string, a pure-Python
+    config's class, or the dotted path ``Config.to_dict()`` makes of it."""
+    return type_name(value).rsplit('.', 1)[-1] if value is not None else ''
+
+
 def strip_ws_from_config(cfg: Any) -> Any:
     """A copy of a config (dict/list tree) with WS conv settings (any dict
     of type ``WSConv2d`` / ``ConvWS``) set to ``None`` (plain conv) and this
     plugin's imports, optimizer constructor, ``eps_l2`` settings, hooks and
-    runner type removed, so the folded model builds with stock mmdet."""
+    runner type removed, so the folded model builds with stock mmdet.
+    Types are compared by class name, so text and pure-Python configs are
+    stripped alike."""
 
     def strip(node):
         if isinstance(node, dict):
             out = {}
             for key, value in node.items():
                 if isinstance(value, dict) and \
-                        value.get('type') in FOLDED_CONV_CFG_TYPES:
+                        _name(value.get('type')) in FOLDED_CONV_CFG_TYPES:
                     out[key] = None  # conv_cfg=None: plain nn.Conv2d
                 elif key in ('eps_l2', 'eps_l2_optim_wrapper'):
                     continue
-                elif key == 'constructor' and value == \
+                elif key == 'constructor' and _name(value) == \
                         'EpsShiftedL2OptimWrapperConstructor':
                     continue
-                elif key == 'runner_type' and value == 'CheckedRunner':
+                elif key == 'runner_type' and _name(value) == 'CheckedRunner':
                     continue
                 elif key == 'paramwise_cfg' and isinstance(value, dict):
                     rest = {k: v for k, v in value.items() if k != 'eps_l2'}
@@ -77,8 +87,8 @@ def strip_ws_from_config(cfg: Any) -> Any:
                 elif key == 'custom_hooks' and isinstance(value, list):
                     out[key] = [
                         strip(h) for h in value
-                        if not (isinstance(h, dict) and h.get('type') in
-                                ('WeightStatsHook', 'RNGStateHook'))
+                        if not (isinstance(h, dict) and _name(h.get('type'))
+                                in ('WeightStatsHook', 'RNGStateHook'))
                     ]
                 else:
                     out[key] = strip(value)
@@ -112,6 +122,7 @@ def deployment_config(cfg: Config) -> Config:
     plain = Config(strip_ws_from_config(cfg.to_dict()))
     plain.resume = False
     plain.load_from = None
+    plain.pop('work_dir', None)  # the tools' default: work_dirs/<its name>
     return plain
 
 

@@ -38,11 +38,15 @@ def main(argv=None) -> int:
     cfg = load_tool_config(args.config, args.cfg_options, args.work_dir,
                            args.launcher)
     cfg.load_from = args.checkpoint
-    runner = build_checked_runner(cfg, args, 'test')
+    cfg.resume = False  # a resumed run's work-dir config says True
     if args.out is not None:
-        from mmdet.evaluation import DumpDetResults
-        runner.test_evaluator.metrics.append(
-            DumpDetResults(out_file_path=args.out))
+        # in the config, so that the Runner builds it after the data check
+        evaluators = cfg.test_evaluator
+        if not isinstance(evaluators, (list, tuple)):
+            evaluators = [evaluators]
+        cfg.test_evaluator = list(evaluators) + [
+            dict(type='DumpDetResults', out_file_path=args.out)]
+    runner = build_checked_runner(cfg, args, 'test')
     return run_checked(runner.test, 'test', args.config)
 
 
