@@ -44,7 +44,7 @@ def test_every_text_config_has_its_pure_python_namesake():
 def _build(cfg):
     """Model, optimizer wrapper, and the groups as comparable rows."""
     from mmdet.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
-    from mmdet_eps_l2.checks.config import type_name
+    from mmdet_eps_l2.checks.data import type_name
     model_cfg = cfg.model
     model_cfg.backbone.init_cfg = None
     model = MODELS.build(model_cfg)
@@ -87,7 +87,7 @@ def test_pure_python_config_builds_what_the_text_config_builds(text):
 def _names(node):
     """A config tree with ``type`` values as names (text vs classes), and
     without the ``_scope_`` mmengine adds to ``mmdet::`` text bases."""
-    from mmdet_eps_l2.checks.config import type_name
+    from mmdet_eps_l2.checks.data import type_name
     if isinstance(node, dict):
         return {k: type_name(v) if k == 'type' else _names(v)
                 for k, v in node.items() if k != '_scope_'}

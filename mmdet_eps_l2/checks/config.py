@@ -3,8 +3,8 @@
 :func:`check_config` raises :class:`ConfigCheckError` naming each problem
 of the config (unknown conv / hook / constructor type, bad ``eps_l2``
 settings or hook arguments, ``--amp`` without a GPU, missing plugin
-import, missing validation / test data) before a Runner creates its work
-dir; :func:`check_data` does the same for the data a loop reads (paths,
+import, missing data roots and annotation files) before a Runner creates
+its work dir; :func:`check_data` does the same for the data a loop reads (paths,
 then the annotation files: :mod:`.data`) before the loop starts.
 """
 import importlib
@@ -14,7 +14,7 @@ import re
 from typing import Iterator, List, Tuple
 
 from ..ops.ws_family import WS_CONV_CFG_TYPES
-from .data import check_coco_data, split_datasets
+from .data import check_coco_data, split_datasets, type_name
 
 
 class ConfigCheckError(ValueError):
@@ -30,13 +30,6 @@ def _walk(node, path: str = '') -> Iterator[Tuple[str, object]]:
     elif isinstance(node, (list, tuple)):
         for i, value in enumerate(node):
             yield from _walk(value, f'{path}[{i}]')
-
-
-def type_name(value) -> str:
-    """A config ``type`` as a name: the string of a text config, the class
-    name of a pure-Python config."""
-    return value if isinstance(value, str) else getattr(
-        value, '__name__', str(value))
 
 
 def _check_imports(cfg) -> List[str]:
@@ -104,15 +97,13 @@ def _check_eps_l2(cfg) -> List[str]:
     return problems
 
 
-#: conv_cfg types that are weight-standardized convs
-WS_CONV_TYPES = tuple(WS_CONV_CFG_TYPES)
 #: GN+WS ImageNet checkpoints: name pattern -> (backbone type, depth)
 GN_WS_CHECKPOINT = re.compile(r'(resnet|resnext)(\d+)(_32x4d)?_gn_ws')
 
 
 def _has_ws_conv(node) -> bool:
     if isinstance(node, dict):
-        if type_name(node.get('type')) in WS_CONV_TYPES:
+        if type_name(node.get('type')) in WS_CONV_CFG_TYPES:
             return True
         return any(_has_ws_conv(v) for v in node.values())
     if isinstance(node, (list, tuple)):
@@ -133,7 +124,8 @@ def _check_ws_recipe(cfg) -> List[str]:
             not _has_ws_conv(model):
         problems.append(
             'optim_wrapper.paramwise_cfg.eps_l2 is set but no conv_cfg of '
-            f'the model has a weight-standardized type {WS_CONV_TYPES}. If '
+            'the model has a weight-standardized type '
+            f'{tuple(WS_CONV_CFG_TYPES)}. If '
             'the GN+WS settings came from a base (e.g. model = '
             '{{_base_.gn_ws_mask_rcnn}}), a second `model = dict(...)` in '
             'the same file replaced them: put conv_cfg=dict(type='

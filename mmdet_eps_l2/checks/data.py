@@ -288,7 +288,9 @@ def _check_classes(where: str, path: str, classes, names: List[str]
     return [], []
 
 
-def _type_name(value) -> str:
+def type_name(value) -> str:
+    """A config ``type`` as a name: the string of a text config, the class
+    name of a pure-Python config."""
     return value if isinstance(value, str) else getattr(
         value, '__name__', str(value))
 
@@ -299,7 +301,7 @@ def _image_loading(dataset: dict) -> dict:
     loading = dict(color_type='color', imdecode_backend='cv2')
     for step in dataset.get('pipeline') or []:
         if isinstance(step, dict) and \
-                _type_name(step.get('type')).endswith('LoadImageFromFile'):
+                type_name(step.get('type')).endswith('LoadImageFromFile'):
             loading.update({k: step[k] for k in loading if k in step})
             break
     return loading

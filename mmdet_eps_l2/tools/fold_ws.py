@@ -34,7 +34,7 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 from mmengine.runner import CheckpointLoader
 
-from ..checks.config import type_name
+from ..checks.data import type_name
 from ..ops.ws_family import EXACT, WS_CONV_CFG_TYPES
 from .quiet import silence_known_noise
 from .tool_config import load_tool_config

@@ -77,7 +77,7 @@ def build_checked_runner(cfg: Config, args, tool: str):
     from mmdet.utils import setup_cache_size_limit_of_dynamo
 
     from ..checks import ConfigCheckError
-    from ..checks.config import type_name
+    from ..checks.data import type_name
     from ..utils import prepare_cpu_distributed
 
     init_default_scope(cfg.get('default_scope', 'mmdet'))
