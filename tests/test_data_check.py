@@ -50,7 +50,8 @@ def _cfg(tmp_path, classes=('a', 'b'), num_classes=2, ann='ann.json'):
 def test_consistent_data_passes(tmp_path):
     _coco(tmp_path)
     assert check_coco_data(_cfg(tmp_path)) == ([], [
-        f'{tmp_path}/ann.json: 1 images without annotations (filter_cfg '
+        f'{tmp_path}/ann.json: 1 images without an annotation of the '
+        'classes (filter_cfg '
         'decides whether they train)'
     ])
 
@@ -133,26 +134,149 @@ def test_missing_images_are_counted_and_one_is_named(tmp_path):
     ]
 
 
-def test_annotation_counts():
+def test_annotation_counts_follow_mmdet_parse_rules():
+    image = dict(width=8, height=8, file_name='x.png')
     data = dict(
-        images=[dict(id=1), dict(id=2), dict(id=3)],
-        categories=[dict(id=1, name='a')],
+        images=[dict(id=i, **image) for i in (1, 2, 3)],
+        categories=[dict(id=1, name='a'), dict(id=2, name='b')],
         annotations=[
-            dict(image_id=1, category_id=1, bbox=[0, 0, 0, 5],
-                 segmentation=[[1, 2, 3, 4]]),
-            dict(image_id=1, category_id=12, bbox=[0, 0, 3, 5],
-                 segmentation=[]),
-            dict(image_id=2, category_id=7, bbox=[0, 0, 3, -1],
-                 segmentation=dict(counts='', size=[8, 8])),
-            dict(image_id=2, category_id=12, bbox=[1, 1, 2, 2],
-                 segmentation=[[0, 0, 4, 0, 4, 4], [1, 1]]),
-            dict(image_id=2, category_id=1, bbox=[1, 1, 2],
-                 segmentation=[[]]),
+            dict(id=1, image_id=1, category_id=1, bbox=[0, 0, 0.5, 5],
+                 area=2),  # under 1 px wide: dropped
+            dict(id=2, image_id=1, category_id=12, bbox=[0, 0, 3, 5],
+                 area=15),  # unknown category
+            dict(id=3, image_id=2, category_id=7, bbox=[0, 0, 3, 3],
+                 area=9),  # unknown category
+            dict(id=4, image_id=2, category_id=12, bbox=[1, 1, 2, 2],
+                 area=4),  # unknown category
+            dict(id=5, image_id=2, category_id=1, bbox=[9, 9, 2, 2],
+                 area=4),  # outside the image: dropped
+            dict(id=6, image_id=2, category_id=1, bbox=[1, 1, 2, 2],
+                 area=0),  # area 0: dropped
+            dict(id=7, image_id=9, category_id=1, bbox=[1, 1, 2, 2],
+                 area=4),  # no such image
+            dict(id=8, image_id=3, category_id=2, bbox=[1, 1, 2, 2],
+                 area=4, segmentation=[]),  # kept, no mask
+            dict(id=9, image_id=3, category_id=1, bbox=[1, 1, 2, 2],
+                 area=4, segmentation=[[0, 0, 4, 0, 4, 4], [1, 1], []]),
+            dict(id=10, image_id=3, category_id=1, bbox=[1, 1, 2, 2],
+                 area=4, ignore=True),  # skipped, no mask needed
         ])
-    assert annotation_counts(data) == dict(
-        degenerate_boxes=3, empty_segmentations=3, short_polygons=2,
+    expected = dict(
         unknown_category_annotations=3, unknown_category_ids=[7, 12],
-        images_without_annotations=1)
+        images=3, orphan_annotations=1, dropped_boxes=3,
+        maskless_instances=1, dropped_polygons=2,
+        images_without_class_annotations=0)
+    assert annotation_counts(data, with_mask=True) == expected
+    # without masks the segmentations are not read
+    assert annotation_counts(data) == dict(
+        expected, maskless_instances=0, dropped_polygons=0)
+    # class 'a' only: the 'b' annotation is not an instance, image 3 keeps
+    # its 'a' annotations; image 2 has one of 'a' (dropped later, but
+    # filter_empty_gt looks at annotations, as mmdet's filter_data does)
+    assert annotation_counts(data, ('a', ), with_mask=True) == dict(
+        expected, maskless_instances=0)
+    assert annotation_counts(data, ('b', ))[
+        'images_without_class_annotations'] == 2
+
+
+def _mmdet_dataset(root, ann='ann.json', with_mask=False, **kwargs):
+    """mmdet's own CocoDataset on the file (what the check foresees)."""
+    from mmdet.datasets import CocoDataset
+    from mmcv.transforms import LoadImageFromFile
+    from mmdet.datasets.transforms import LoadAnnotations
+    pipeline = [LoadImageFromFile(),
+                LoadAnnotations(with_bbox=True, with_mask=with_mask)]
+    return CocoDataset(data_root=str(root), ann_file=ann,
+                       metainfo=dict(classes=('a', 'b')),
+                       data_prefix=dict(img='img/'), pipeline=pipeline,
+                       **kwargs)
+
+
+def _annotation(**kwargs):
+    return dict(dict(id=1, image_id=1, category_id=1, bbox=[0, 0, 4, 4],
+                     area=16, segmentation=[[0, 0, 4, 0, 4, 4]]), **kwargs)
+
+
+@pytest.mark.parametrize('edit, problem, mmdet_error', [
+    (lambda d: d['annotations'][0].pop('area'),
+     '1 annotations entries, e.g. annotations[0] lack "area" (mmdet\'s '
+     'CocoDataset reads it: KeyError after the model is built)', KeyError),
+    (lambda d: d['images'][1].pop('height'),
+     '1 images entries, e.g. images[1] lack "height" (mmdet\'s CocoDataset '
+     'reads it: KeyError after the model is built)', KeyError),
+    (lambda d: d['annotations'][0].update(bbox=[0, 0, 4]),
+     '1 annotations entries, e.g. annotations[0] have a bbox that is not '
+     '[x, y, w, h], 4 numbers (found [0, 0, 4])', ValueError),
+    (lambda d: d['annotations'].append(_annotation(image_id=2)),
+     "1 annotations entries, e.g. annotations[1] reuse an id (id 1); mmdet "
+     "asserts 'Annotation ids ... are not unique'", AssertionError),
+    (lambda d: d['annotations'].append([1, 2]),
+     '1 annotations entries, e.g. annotations[1] are not JSON objects '
+     '(found list)', TypeError),
+])
+def test_entries_mmdet_cannot_read_are_refused(tmp_path, edit, problem,
+                                               mmdet_error):
+    data = _coco(tmp_path, annotations=[_annotation()])
+    edit(data)
+    (tmp_path / 'ann.json').write_text(json.dumps(data))
+    assert check_coco_data(_cfg(tmp_path)) == (
+        [f'train_dataloader.dataset.ann_file: {tmp_path}/ann.json: '
+         f'{problem}'], [])
+    with pytest.raises(mmdet_error):
+        _mmdet_dataset(tmp_path)
+
+
+def test_an_instance_without_a_mask_is_refused_under_a_mask_pipeline(
+        tmp_path):
+    _coco(tmp_path, annotations=[_annotation(segmentation=[])])
+    cfg = _cfg(tmp_path)
+    cfg.train_dataloader.dataset.pipeline = [
+        dict(type='LoadImageFromFile'),
+        dict(type='LoadAnnotations', with_bbox=True, with_mask=True)]
+    problems, _ = check_coco_data(cfg)
+    assert problems == [
+        f'train_dataloader.dataset: 1 annotations of {tmp_path}/ann.json '
+        'that mmdet keeps have no segmentation (absent or empty), and the '
+        'pipeline loads masks: LoadAnnotations(with_mask=True) raises '
+        "KeyError: 'mask' on their images; give them polygons, drop them, "
+        'or train a box-only model'
+    ]
+    with pytest.raises(KeyError, match='mask'):
+        _mmdet_dataset(tmp_path, with_mask=True)[0]
+    # a box-only pipeline does not read segmentations
+    cfg.train_dataloader.dataset.pipeline[1]['with_mask'] = False
+    assert check_coco_data(cfg)[0] == []
+    assert _mmdet_dataset(tmp_path)[0]['gt_bboxes'].shape == (1, 4)
+
+
+def test_a_training_split_that_filter_empty_gt_empties_is_refused(tmp_path):
+    _coco(tmp_path, categories=('a', 'b', 'z'),
+          annotations=[_annotation(category_id=3)])
+    cfg = _cfg(tmp_path)
+    cfg.train_dataloader.dataset.filter_cfg = dict(filter_empty_gt=True)
+    problems, _ = check_coco_data(cfg)
+    assert problems == [
+        f'train_dataloader.dataset: no image of {tmp_path}/ann.json has an '
+        'annotation of the classes, and filter_cfg.filter_empty_gt=True '
+        'drops such images: training would have no samples (mmdet: '
+        'ValueError: need at least one array to concatenate, after '
+        'building the model)'
+    ]
+    with pytest.raises(ValueError, match='need at least one array'):
+        _mmdet_dataset(tmp_path, filter_cfg=dict(filter_empty_gt=True))
+    cfg.train_dataloader.dataset.filter_cfg = dict(filter_empty_gt=False)
+    assert check_coco_data(cfg)[0] == []
+
+
+def test_dropped_boxes_are_counted_as_mmdet_drops_them(tmp_path):
+    _coco(tmp_path, images=1, annotations=[
+        _annotation(id=1), _annotation(id=2, bbox=[0, 0, 0.5, 4]),
+        _annotation(id=3, bbox=[8, 0, 4, 4]), _annotation(id=4, area=0)])
+    assert check_coco_data(_cfg(tmp_path)) == ([], [
+        f'{tmp_path}/ann.json: 3 boxes mmdet drops (outside the image, '
+        'width or height < 1, or area <= 0)'
+    ])
+    assert len(_mmdet_dataset(tmp_path)[0]['gt_bboxes']) == 1
 
 
 def test_toy_config_with_four_class_data_is_refused_before_a_work_dir(
@@ -185,7 +309,8 @@ def test_check_data_returns_the_notes(tmp_path):
     assert notes == [
         f"{tmp_path}/ann.json: categories ['z'] are not classes of "
         'train_dataloader.dataset; their annotations are ignored',
-        f'{tmp_path}/ann.json: 1 images without annotations (filter_cfg '
+        f'{tmp_path}/ann.json: 1 images without an annotation of the '
+        'classes (filter_cfg '
         'decides whether they train)'
     ]
     assert osp.isfile(tmp_path / 'ann.json')
@@ -292,24 +417,29 @@ def test_unknown_category_ids_are_counted_and_named(tmp_path):
     _edit(ann, unknown)
     assert check_coco_data(_toy_cfg(root)) == ([], [
         f'{ann}: 3 annotations whose category_id is not among the '
-        'categories (ids: 7, 9; mmdet drops them)'
+        'categories (ids: 7, 9; mmdet drops them); 1 images without an '
+        'annotation of the classes (filter_cfg decides whether they train)'
     ])
 
 
-def test_short_polygons_are_counted_apart_from_empty_segmentations(
-        tmp_path):
+def test_polygons_mmdet_drops_are_counted_under_a_mask_pipeline(tmp_path):
     root = _toy(tmp_path)
     ann = root / 'annotations' / 'instances_train.json'
 
     def defects(data):
         data['annotations'][0]['segmentation'] = [[10, 10, 20, 20]]
-        data['annotations'][1]['segmentation'] = []
+        data['annotations'][1]['segmentation'] = [[10, 10, 20, 20, 30, 10,
+                                                   5]]
 
     _edit(ann, defects)
-    assert check_coco_data(_toy_cfg(root)) == ([], [
-        f'{ann}: 1 empty segmentations; 1 polygons with fewer than 3 points '
-        "(mmdet's LoadAnnotations drops them; an instance left without a "
-        'polygon is ignored)'
+    cfg = _toy_cfg(root)
+    assert check_coco_data(cfg) == ([], [])  # boxes only: not read
+    cfg.train_dataloader.dataset.pipeline = [
+        dict(type='LoadAnnotations', with_bbox=True, with_mask=True)]
+    assert check_coco_data(cfg) == ([], [
+        f"{ann}: 2 polygons mmdet's LoadAnnotations drops (fewer than 3 "
+        'points or an odd number of coordinates; an instance left without '
+        'a polygon is ignored)'
     ])
 
 

@@ -15,6 +15,15 @@ was found):
 * its ``images`` list is empty (mmdet would build the model, then fail
   when it builds the dataloader: ``ValueError: need at least one array to
   concatenate`` of mmengine's ``BaseDataset._serialize_data``);
+* entries mmdet cannot read (:func:`malformed_entries`): not JSON
+  objects, lacking a key mmdet reads (image ``id``, ``file_name``,
+  ``width``, ``height``; annotation ``id``, ``image_id``, ``category_id``,
+  ``bbox``, ``area``; category ``id``, ``name``), a ``bbox`` that is not 4
+  numbers, an annotation ``id`` used twice;
+* under a pipeline that loads masks, annotations mmdet keeps without a
+  segmentation (``KeyError: 'mask'`` in ``LoadAnnotations``);
+* a training split with ``filter_empty_gt`` in which no image has an
+  annotation of the classes (no samples left);
 * a class of the dataset's ``metainfo`` is not among its categories;
 * a head's ``num_classes`` differs from the number of classes (box heads,
   cascade stages included, mask heads, single-stage heads);
@@ -50,11 +59,12 @@ annotations of the classes) are never loaded there.
 
 Notes: categories of the file that are not classes (their annotations are
 ignored), and, in one line per file, what mmdet drops or ignores, counted
-(only the counts that are not zero): degenerate boxes (width or height
-≤ 0), empty segmentations (no coordinates at all), polygons with fewer
-than 3 points (fewer than 6 coordinates, not empty), annotations whose
-``category_id`` is none of the file's categories (the ids named) and
-images without annotations.  A file without ``"info"`` is fine.
+(only the counts that are not zero; :func:`annotation_counts`):
+annotations whose ``category_id`` is none of the file's categories (the
+ids named) or whose ``image_id`` is none of its images, boxes mmdet drops
+(outside the image, under 1 px, ``area <= 0``), polygons
+``LoadAnnotations`` drops (under a mask pipeline), and images without an
+annotation of the classes.  A file without ``"info"`` is fine.
 """
 import contextlib
 import gc
@@ -188,90 +198,213 @@ def _no_images(path: str, data: dict) -> List[str]:
             'concatenate)']
 
 
-_ABSENT = object()
+#: keys mmdet 3.3's ``CocoDataset`` reads from every entry (through
+#: pycocotools' ``COCO`` index for ids), a ``KeyError`` there after the
+#: model is built; COCOeval reads ``area`` and ``bbox`` of every ground
+#: truth too
+REQUIRED_ENTRY_KEYS = dict(
+    images=('id', 'file_name', 'width', 'height'),
+    annotations=('id', 'image_id', 'category_id', 'bbox', 'area'),
+    categories=('id', 'name'))
+
+
+def _is_number(value) -> bool:
+    return type(value) in (int, float)
+
+
+def _is_box(box) -> bool:
+    return type(box) is list and len(box) == 4 and \
+        type(box[0]) in _NUMBER and type(box[1]) in _NUMBER and \
+        type(box[2]) in _NUMBER and type(box[3]) in _NUMBER
+
+
+_NUMBER = (int, float)
+
+
+def _example(indices: List[int], key: str) -> str:
+    return f'{len(indices)} {key} entries, e.g. {key}[{indices[0]}]'
+
+
+def malformed_entries(path: str, data: dict) -> List[str]:
+    """Entries mmdet cannot read: not JSON objects, lacking a key of
+    :data:`REQUIRED_ENTRY_KEYS`, a ``bbox`` that is not 4 numbers
+    ``[x, y, w, h]``, or an annotation ``id`` used twice (mmdet asserts
+    they are unique)."""
+    problems = []
+    for key, required in REQUIRED_ENTRY_KEYS.items():
+        entries, needed = data[key], set(required)
+        odd = [i for i, e in enumerate(entries)
+               if type(e) is not dict or not needed <= e.keys()]
+        not_dicts = [i for i in odd if not isinstance(entries[i], dict)]
+        if not_dicts:
+            problems.append(
+                f'{path}: {_example(not_dicts, key)} are not JSON objects '
+                f'(found {type(entries[not_dicts[0]]).__name__})')
+            continue
+        for name in required:
+            lacking = [i for i in odd if name not in entries[i]]
+            if lacking:
+                problems.append(
+                    f'{path}: {_example(lacking, key)} lack "{name}" '
+                    f"(mmdet's CocoDataset reads it: KeyError after the "
+                    'model is built)')
+    if problems:
+        return problems
+    annotations = data['annotations']
+    bad = [i for i, a in enumerate(annotations) if not _is_box(a['bbox'])]
+    if bad:
+        problems.append(
+            f'{path}: {_example(bad, "annotations")} have a bbox that is not '
+            f"[x, y, w, h], 4 numbers (found {annotations[bad[0]]['bbox']!r})")
+    if len({a['id'] for a in annotations}) < len(annotations):
+        seen, repeated = set(), []
+        for i, ann in enumerate(annotations):
+            if ann['id'] in seen:
+                repeated.append(i)
+            seen.add(ann['id'])
+        problems.append(
+            f'{path}: {_example(repeated, "annotations")} reuse an id '
+            f"(id {annotations[repeated[0]]['id']!r}); mmdet asserts "
+            "'Annotation ids ... are not unique'")
+    return problems
+
+
+def _dropped_polygons(seg) -> int:
+    """Polygons mmdet's ``LoadAnnotations`` drops: fewer than 6
+    coordinates, or an odd number of them."""
+    if not isinstance(seg, list):
+        return 0  # RLE
+    return sum(1 for poly in seg
+               if isinstance(poly, list) and (len(poly) < 6 or len(poly) % 2))
+
+
+def annotation_counts(data: dict, class_names: Optional[Sequence[str]] = None,
+                      with_mask: bool = False) -> Dict[str, object]:
+    """What mmdet 3.3's ``CocoDataset`` drops or cannot load, counted in
+    one pass over a file that passed :func:`malformed_entries` (classes:
+    the categories named ``class_names``, all of them when None):
+
+    * ``unknown_category_annotations``: a ``category_id`` that is the id of
+      none of the categories, and those ids (``unknown_category_ids``,
+      sorted): mmdet drops them;
+    * ``orphan_annotations``: an ``image_id`` that is none of the images';
+    * ``dropped_boxes``: boxes ``parse_data_info`` skips (no overlap with
+      the image, ``w < 1`` or ``h < 1``, or ``area <= 0``);
+    * with ``with_mask`` (a ``LoadAnnotations(with_mask=True)`` pipeline),
+      of the instances mmdet keeps (box kept, category a class, not
+      ``ignore``): ``maskless_instances``, whose ``segmentation`` is
+      absent or empty (``[]``, ``null``), for which ``LoadAnnotations``
+      raises ``KeyError: 'mask'``; and ``dropped_polygons`` (fewer than 6
+      coordinates or an odd number; an instance left without a polygon is
+      ignored);
+    * ``images_without_class_annotations``: images without an annotation
+      of the classes (``filter_cfg.filter_empty_gt`` drops them), of
+      ``images``.
+    """
+    sizes = {img['id']: (img['width'], img['height'])
+             for img in data['images']}
+    known = {c['id'] for c in data['categories']}
+    class_ids = known if class_names is None else {
+        c['id'] for c in data['categories'] if c['name'] in class_names}
+    with_class = set()
+    unknown: Dict[object, int] = {}
+    orphans = dropped = maskless = polygons = 0
+    for ann in data['annotations']:  # 860k (COCO train2017): about 3 s
+        size = sizes.get(ann['image_id'])
+        if size is None:
+            orphans += 1
+            continue
+        category = ann['category_id']
+        if category not in known:
+            unknown[category] = unknown.get(category, 0) + 1
+        elif category in class_ids:
+            with_class.add(ann['image_id'])
+        if ann.get('ignore', False):
+            continue
+        x, y, w, h = ann['bbox']
+        width, height = size
+        if not (x >= 0 and y >= 0 and x + w <= width and y + h <= height
+                and w >= 1 and h >= 1 and ann['area'] > 0):  # the rare case
+            inside_w = max(0, min(x + w, width) - max(x, 0))
+            inside_h = max(0, min(y + h, height) - max(y, 0))
+            if inside_w * inside_h == 0 or ann['area'] <= 0 or w < 1 or \
+                    h < 1:
+                dropped += 1
+                continue
+        if with_mask and category in class_ids:
+            seg = ann.get('segmentation')
+            if type(seg) is list and len(seg) == 1 and \
+                    type(seg[0]) is list and len(seg[0]) >= 6 and \
+                    not len(seg[0]) % 2:
+                continue  # the common case: one polygon
+            if not seg:
+                maskless += 1
+            else:
+                polygons += _dropped_polygons(seg)
+    return dict(
+        unknown_category_annotations=sum(unknown.values()),
+        unknown_category_ids=_sorted(unknown),
+        images=len(sizes), orphan_annotations=orphans, dropped_boxes=dropped,
+        maskless_instances=maskless, dropped_polygons=polygons,
+        images_without_class_annotations=len(sizes) - len(with_class))
 
 
 def _sorted(values) -> list:
-    """Numbers in order, then anything else (``None``: no category_id)."""
+    """Numbers in order, then anything else."""
     def key(v):
-        number = isinstance(v, (int, float))
+        number = _is_number(v)
         return (not number, v if number else repr(v))
 
     return sorted(values, key=key)
 
 
-def annotation_counts(data: dict) -> Dict[str, object]:
-    """What mmdet drops or ignores, counted in one pass over the file:
-
-    * ``degenerate_boxes``: no ``[x, y, w, h]`` ``bbox`` with w, h > 0;
-    * ``empty_segmentations``: a ``segmentation`` without any coordinate
-      (``[]``, only empty polygons, an RLE without ``counts``);
-    * ``short_polygons``: polygons of 1 or 2 points (2 to 5 coordinates),
-      which mmdet's ``LoadAnnotations`` drops (an instance left without a
-      polygon is ignored);
-    * ``unknown_category_annotations``: annotations whose ``category_id``
-      is the id of none of the categories, and those ids
-      (``unknown_category_ids``, sorted): mmdet drops them;
-    * ``images_without_annotations``.
-    """
-    known = {c.get('id') for c in data['categories'] if isinstance(c, dict)}
-    annotated = set()
-    add = annotated.add
-    unknown: Dict[object, int] = {}
-    degenerate = empty = short = 0
-    for ann in data['annotations']:  # COCO train2017's size: about 1 s
-        get = ann.get
-        add(get('image_id'))
-        category = get('category_id')
-        if category not in known:
-            unknown[category] = unknown.get(category, 0) + 1
-        box = get('bbox')
-        if not (type(box) is list and len(box) == 4 and box[2] > 0
-                and box[3] > 0):
-            degenerate += 1
-        seg = get('segmentation', _ABSENT)
-        if type(seg) is list and len(seg) == 1 and \
-                type(seg[0]) is list and len(seg[0]) >= 6:
-            continue  # the common case first: one polygon
-        if seg is _ABSENT:
-            continue
-        if isinstance(seg, dict):  # RLE
-            empty += not seg.get('counts')
-        elif not seg or not any(seg):  # [], [[]], null
-            empty += 1
-        else:
-            for poly in seg:
-                if isinstance(poly, list) and 0 < len(poly) < 6:
-                    short += 1
-    unannotated = sum(img.get('id') not in annotated
-                      for img in data['images'])
-    return dict(degenerate_boxes=degenerate, empty_segmentations=empty,
-                short_polygons=short,
-                unknown_category_annotations=sum(unknown.values()),
-                unknown_category_ids=_sorted(unknown),
-                images_without_annotations=unannotated)
-
-
 def _counts_note(path: str, counts: Dict[str, object]) -> List[str]:
-    """The one-line note of :func:`annotation_counts`, non-zero counts only."""
+    """The one-line note of :func:`annotation_counts`, non-zero counts only
+    (``maskless_instances`` is a problem, not a note)."""
     ids = counts['unknown_category_ids']
     named = ', '.join(map(str, ids[:NAMED_IDS])) + \
         (f' and {len(ids) - NAMED_IDS} more' if len(ids) > NAMED_IDS else '')
     parts = [
-        (counts['degenerate_boxes'], 'degenerate boxes (width or height '
-         '<= 0 or no [x, y, w, h]; mmdet skips them)'),
-        (counts['empty_segmentations'], 'empty segmentations'),
-        (counts['short_polygons'], 'polygons with fewer than 3 points '
-         "(mmdet's LoadAnnotations drops them; an instance left without a "
-         'polygon is ignored)'),
         (counts['unknown_category_annotations'], 'annotations whose '
          f'category_id is not among the categories (ids: {named}; mmdet '
          'drops them)'),
-        (counts['images_without_annotations'], 'images without annotations '
-         '(filter_cfg decides whether they train)'),
+        (counts['orphan_annotations'], 'annotations whose image_id is none '
+         'of the images (never loaded)'),
+        (counts['dropped_boxes'], 'boxes mmdet drops (outside the image, '
+         'width or height < 1, or area <= 0)'),
+        (counts['dropped_polygons'], "polygons mmdet's LoadAnnotations "
+         'drops (fewer than 3 points or an odd number of coordinates; an '
+         'instance left without a polygon is ignored)'),
+        (counts['images_without_class_annotations'], 'images without an '
+         'annotation of the classes (filter_cfg decides whether they '
+         'train)'),
     ]
     text = '; '.join(f'{n} {what}' for n, what in parts if n)
     return [f'{path}: {text}'] if text else []
+
+
+def _count_problems(where: str, path: str, dataset: dict,
+                    counts: Dict[str, object]) -> List[str]:
+    """What the counts make impossible: instances without a mask under a
+    mask pipeline, and a training split that ``filter_empty_gt`` empties."""
+    problems = []
+    if counts['maskless_instances']:
+        problems.append(
+            f"{where}: {counts['maskless_instances']} annotations of {path} "
+            'that mmdet keeps have no segmentation (absent or empty), and '
+            'the pipeline loads masks: LoadAnnotations(with_mask=True) '
+            "raises KeyError: 'mask' on their images; give them polygons, "
+            'drop them, or train a box-only model')
+    filter_cfg = dataset.get('filter_cfg') or {}
+    if where.startswith('train_dataloader') and \
+            filter_cfg.get('filter_empty_gt', False) and \
+            counts['images_without_class_annotations'] == counts['images']:
+        problems.append(
+            f'{where}: no image of {path} has an annotation of the classes, '
+            'and filter_cfg.filter_empty_gt=True drops such images: training '
+            'would have no samples (mmdet: ValueError: need at least one '
+            'array to concatenate, after building the model)')
+    return problems
 
 
 def _check_classes(where: str, path: str, classes, names: List[str]
@@ -305,6 +438,14 @@ def _image_loading(dataset: dict) -> dict:
             loading.update({k: step[k] for k in loading if k in step})
             break
     return loading
+
+
+def _loads_masks(dataset: dict) -> bool:
+    """Whether the dataset pipeline's ``LoadAnnotations`` loads masks."""
+    return any(isinstance(step, dict) and
+               type_name(step.get('type')).endswith('LoadAnnotations') and
+               step.get('with_mask', False)
+               for step in dataset.get('pipeline') or [])
 
 
 def _undecodable(file: str, loading: dict) -> Optional[str]:
@@ -388,9 +529,13 @@ def check_coco_data(cfg, splits: Optional[Sequence[str]] = None
         data = None
         if path not in category_names:
             data, errors = load_annotation_file(path)
+            if data is not None:
+                errors = _no_images(path, data) + malformed_entries(path, data)
             problems += [f'{where}.ann_file: {e}' for e in errors]
-            category_names[path] = None if data is None else [
-                c.get('name') for c in data['categories']]
+            category_names[path] = None if errors else [
+                c['name'] for c in data['categories']]
+            if errors:
+                data = None
         names = category_names[path]
         classes = dataset_classes(dataset) if names is not None else None
         if classes:
@@ -406,9 +551,9 @@ def check_coco_data(cfg, splits: Optional[Sequence[str]] = None
                             f'{len(classes)} classes {list(classes)}: set '
                             f'{key}={len(classes)}')
         if data is not None:  # the first dataset reading the file
-            problems += [f'{where}.ann_file: {e}'
-                         for e in _no_images(path, data)]
             problems += _check_images(where, path, dataset, data)
-            notes += _counts_note(path, annotation_counts(data))
+            counts = annotation_counts(data, classes, _loads_masks(dataset))
+            problems += _count_problems(where, path, dataset, counts)
+            notes += _counts_note(path, counts)
             del data  # not kept: mmdet parses the file again, on its own
     return problems, notes
