@@ -184,7 +184,7 @@ def test_model_without_ws_conv_is_refused_unless_opted_out():
     model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.GroupNorm(2, 4))
     constructor = EpsShiftedL2OptimWrapperConstructor(
         wrapper_cfg(), dict(eps_l2=dict(eps=1e-3)))
-    with pytest.raises(ValueError, match='no weight-standardized conv'):
+    with pytest.raises(ValueError, match='no trainable weight-standardized conv'):
         constructor(model)
     wrapper = EpsShiftedL2OptimWrapperConstructor(
         wrapper_cfg(), dict(eps_l2=dict(eps=1e-3,

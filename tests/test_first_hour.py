@@ -1,6 +1,7 @@
 """A new user's first hour: wrong exports refused, late failures moved to
 the config check, shell tools that find the environment, one data root,
 plots over resumed runs, the demo's report."""
+import glob
 import json
 import os.path as osp
 import subprocess
@@ -380,3 +381,82 @@ def test_checked_runner_reads_only_the_annotations_its_loop_reads(
     with pytest.raises(ConfigCheckError,
                        match='instances_train.json is not valid JSON'):
         runner.train()
+
+
+# ------------------------ 8. what the built model shows, as a message too
+def _toy_cfg_with(**changes):
+    from mmengine.registry import init_default_scope
+
+    import mmdet_eps_l2  # noqa: F401
+    init_default_scope('mmdet')
+    cfg = Config.fromfile(TOY_MASK_RCNN)
+    cfg.merge_from_dict(changes)
+    return cfg
+
+
+@pytest.mark.parametrize('conv_cfg, floor', [
+    (dict(type='ConvAWS'), '0.03162'),
+    (dict(type='WSConv2d', convention='timm', eps=1e-8), '0.001'),
+])
+def test_an_eps_below_a_ws_convs_floor_is_refused_by_the_config_check(
+        conv_cfg, floor):
+    from mmdet.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
+
+    from mmdet_eps_l2.checks import ConfigCheckError, check_config
+    cfg = _toy_cfg_with(**{'model.backbone.conv_cfg': conv_cfg,
+                           'optim_wrapper.paramwise_cfg.eps_l2.eps': 1e-4})
+    with pytest.raises(ConfigCheckError) as e:
+        check_config(cfg, check_paths=False)
+    assert str(e.value) == (
+        'config check failed:\n  - optim_wrapper.paramwise_cfg.eps_l2.'
+        f'eps=0.0001 is below {floor}, the smallest eps the shift accepts '
+        'on the WS conv of model.backbone.conv_cfg: it standardizes with '
+        'sqrt(var + e), scale-invariant only while the filter std is well '
+        f'above sqrt(e). Use eps >= {floor}, or WSConv2d with '
+        "convention='mmcv' there")
+    # the constructor, on the built model, draws the same line
+    model = MODELS.build(cfg.model)
+    optim = dict(cfg.optim_wrapper)
+    paramwise = optim.pop('paramwise_cfg')
+    constructor = OPTIM_WRAPPER_CONSTRUCTORS.get(optim.pop('constructor'))
+    with pytest.raises(ValueError, match=f'Use eps >= {floor}'):
+        constructor(optim, paramwise)(model)
+    paramwise.eps_l2.eps = float(floor) * 1.001
+    check_config(cfg, check_paths=False)
+    constructor(optim, paramwise)(model)
+
+
+def test_a_missing_optimizer_is_named_by_the_config_check():
+    from mmdet_eps_l2.checks import ConfigCheckError, check_config
+    cfg = _toy_cfg_with()
+    del cfg.optim_wrapper['optimizer']
+    with pytest.raises(ConfigCheckError) as e:
+        check_config(cfg, check_paths=False)
+    assert str(e.value) == (
+        'config check failed:\n  - optim_wrapper.optimizer is missing: name '
+        "the optimizer, e.g. optimizer=dict(type='SGD', lr=0.02, "
+        'momentum=0.9, weight_decay=1e-4)')
+
+
+@pytest.mark.slow
+def test_a_frozen_ws_backbone_stops_training_with_a_message(in_toy_root):
+    """WS convs in the backbone only, all of it frozen: only the built
+    model shows that no WS weight trains; train.py says so, without a
+    traceback, before the first iteration."""
+    config = in_toy_root / 'frozen_ws.py'
+    config.write_text(
+        f'_base_ = [{TOY_MASK_RCNN!r}]\n'
+        'model = dict(backbone=dict(frozen_stages=4), '
+        'neck=dict(conv_cfg=None), roi_head=dict(bbox_head=dict('
+        'conv_cfg=None), mask_head=dict(conv_cfg=None)))\n')
+    work_dir = in_toy_root / 'wd_frozen'
+    proc = run_tool([osp.join(TOOLS, 'train.py'), str(config), '--work-dir',
+                     str(work_dir)], cwd=in_toy_root)
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    last = proc.stdout.strip().splitlines()
+    assert 'Traceback' not in proc.stdout, proc.stdout[-3000:]
+    assert last[-2] == f'train: {config}: config check failed:'
+    assert last[-1].startswith(
+        '  - optim_wrapper: paramwise_cfg.eps_l2 is set but the model has no '
+        'trainable weight-standardized conv')
+    assert not glob.glob(str(work_dir / '*' / 'vis_data' / 'scalars.json'))

@@ -20,6 +20,9 @@ and only here:
   path checks and skips reading the files (``--no-data-check`` of this
   package's tools).
 
+What only the built model shows (the ε-shift constructor finding no
+trainable WS conv) is raised as a ``ConfigCheckError`` too, when
+``train()`` builds the optimizer wrapper, before the first iteration.
 A :class:`~mmdet_eps_l2.checks.ConfigCheckError` stops it with every
 problem listed; notes (counts of odd annotations, frozen random stages)
 are logged as warnings.  Otherwise it is mmengine's ``Runner``, unchanged.
@@ -27,7 +30,7 @@ are logged as warnings.  Otherwise it is mmengine's ``Runner``, unchanged.
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from .config import check_config, check_data
+from .config import ConfigCheckError, check_config, check_data
 
 
 # mmengine's root registry: mmdet's tools build ``runner_type`` before any
@@ -45,6 +48,20 @@ class CheckedRunner(Runner):
         inspect = self.cfg.get('data_check', True)
         for note in check_data(self.cfg, entry, inspect_data=inspect):
             self.logger.warning(note)
+
+    def build_optim_wrapper(self, optim_wrapper):
+        """mmengine's; a ``ValueError`` while it builds (the ε-shift
+        constructor's refusals that need the built model: no trainable WS
+        conv, a parameter reached twice) becomes a
+        :class:`~mmdet_eps_l2.checks.ConfigCheckError` naming
+        ``optim_wrapper``, raised before the first iteration."""
+        try:
+            return super().build_optim_wrapper(optim_wrapper)
+        except ConfigCheckError:
+            raise
+        except ValueError as e:
+            raise ConfigCheckError(
+                f'config check failed:\n  - optim_wrapper: {e}') from e
 
     def train(self):
         self._check_data('train')

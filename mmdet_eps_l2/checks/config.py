@@ -1,11 +1,13 @@
 """Check a config before anything runs.
 
 :func:`check_config` raises :class:`ConfigCheckError` naming each problem
-of the config (unknown conv / hook / constructor type, bad ``eps_l2``
-settings or hook arguments, ``--amp`` without a GPU, missing plugin
-import, missing data roots and annotation files) before a Runner creates
-its work dir; :func:`check_data` does the same for the data a loop reads (paths,
-then the annotation files: :mod:`.data`) before the loop starts.
+of the config (unknown conv / hook / constructor type, a missing
+optimizer, bad ``eps_l2`` settings, an ε below the floor of a
+``sqrt(var + e)`` WS conv, bad hook arguments, ``--amp`` without a GPU,
+missing plugin import, missing data roots and annotation files) before a
+Runner creates its work dir; :func:`check_data` does the same for the data
+a loop reads (paths, then the annotation files: :mod:`.data`) before the
+loop starts.
 """
 import importlib
 import os
@@ -13,7 +15,7 @@ import os.path as osp
 import re
 from typing import Iterator, List, Tuple
 
-from ..ops.ws_family import WS_CONV_CFG_TYPES
+from ..ops.ws_family import WS_CONV_CFG_TYPES, min_shift_eps
 from .data import check_coco_data, split_datasets, type_name
 
 
@@ -74,9 +76,28 @@ def _check_registered(cfg) -> List[str]:
     return problems
 
 
+#: keys of a single optimizer's ``optim_wrapper`` (not a dict of several)
+WRAPPER_KEYS = ('type', 'constructor', 'paramwise_cfg', 'clip_grad',
+                'accumulative_counts', 'loss_scale', 'dtype')
+
+
+def _check_optimizer(cfg) -> List[str]:
+    """An ``optim_wrapper`` for one optimizer that names none (mmengine
+    would assert, or ask for built optimizers, when training starts)."""
+    optim = cfg.get('optim_wrapper') or {}
+    if not isinstance(optim, dict) or 'optimizer' in optim or \
+            not any(key in optim for key in WRAPPER_KEYS):
+        return []
+    return ['optim_wrapper.optimizer is missing: name the optimizer, e.g. '
+            "optimizer=dict(type='SGD', lr=0.02, momentum=0.9, "
+            'weight_decay=1e-4)']
+
+
 def _check_eps_l2(cfg) -> List[str]:
     from mmdet.registry import OPTIM_WRAPPER_CONSTRUCTORS
     optim = dict(cfg.get('optim_wrapper') or {})
+    if 'optimizer' not in optim:
+        return []  # named by _check_optimizer
     constructor = optim.pop('constructor', None)
     paramwise = optim.pop('paramwise_cfg', None)
     ours = 'EpsShiftedL2OptimWrapperConstructor'
@@ -99,6 +120,45 @@ def _check_eps_l2(cfg) -> List[str]:
 
 #: GN+WS ImageNet checkpoints: name pattern -> (backbone type, depth)
 GN_WS_CHECKPOINT = re.compile(r'(resnet|resnext)(\d+)(_32x4d)?_gn_ws')
+
+
+def _check_shift_eps_floor(cfg) -> List[str]:
+    """``eps_l2.eps`` below the floor of a WS conv of the model
+    (:func:`~mmdet_eps_l2.ops.ws_family.min_shift_eps`: 10·√e for the
+    ``sqrt(var + e)`` family), found by building one small conv of each WS
+    conv config; the constructor would refuse it only after the model is
+    built."""
+    from mmcv.cnn import build_conv_layer
+    eps_l2 = ((cfg.get('optim_wrapper') or {}).get('paramwise_cfg')
+              or {}).get('eps_l2')
+    eps = eps_l2.get('eps') if isinstance(eps_l2, dict) else None
+    if type(eps) not in (int, float):
+        return []  # no shift, or a bad eps that _check_eps_l2 names
+    floors: dict = {}  # conv cfg -> (floor, config keys)
+    for path, node in _walk(cfg.get('model') or {}, 'model'):
+        if not isinstance(node, dict) or \
+                type_name(node.get('type')) not in WS_CONV_CFG_TYPES:
+            continue
+        key = repr(sorted(node.items(), key=lambda item: str(item[0])))
+        if key not in floors:
+            try:
+                conv = build_conv_layer(dict(node), 2, 2, 1)
+            except Exception:  # noqa: BLE001  named when the model is built
+                continue
+            floors[key] = (min_shift_eps(conv), [])
+        floors[key][1].append(path)
+    problems = []
+    for floor, paths in floors.values():
+        if eps < floor:
+            more = f' (and {len(paths) - 1} more)' if len(paths) > 1 else ''
+            problems.append(
+                f'optim_wrapper.paramwise_cfg.eps_l2.eps={eps:g} is below '
+                f'{floor:.4g}, the smallest eps the shift accepts on the WS '
+                f'conv of {paths[0]}{more}: it standardizes with sqrt(var + '
+                'e), scale-invariant only while the filter std is well above '
+                f'sqrt(e). Use eps >= {floor:.4g}, or WSConv2d with '
+                "convention='mmcv' there")
+    return problems
 
 
 def _has_ws_conv(node) -> bool:
@@ -246,14 +306,17 @@ def _raise(problems: List[str]) -> None:
 
 def check_config(cfg, check_paths: bool = True) -> None:
     """Raise :class:`ConfigCheckError` listing every problem of the config
-    itself (imports, registered types, ``eps_l2``, hooks, the WS recipe,
-    ``--amp`` without a GPU) and, with ``check_paths``, every data root and
+    itself (imports, registered types, the optimizer, ``eps_l2`` and the
+    smallest ε of the model's WS convs, hooks, the WS recipe, ``--amp``
+    without a GPU) and, with ``check_paths``, every data root and
     annotation file of its dataloaders and evaluators that does not exist:
     all that is cheap to check before a Runner exists."""
     problems = _check_imports(cfg)
     if not problems:
         problems += _check_registered(cfg)
+        problems += _check_optimizer(cfg)
         problems += _check_eps_l2(cfg)
+        problems += _check_shift_eps_floor(cfg)
         problems += _check_plugin_hooks(cfg)
         problems += _check_ws_recipe(cfg)
     problems += _check_amp(cfg)

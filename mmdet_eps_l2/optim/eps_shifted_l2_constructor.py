@@ -141,9 +141,10 @@ class EpsShiftedL2OptimWrapperConstructor(DefaultOptimWrapperConstructor):
         shifted = eps_shift_weights(model, self.eps_l2['eps'])
         if not shifted and not self.eps_l2['allow_no_ws_conv']:
             raise ValueError(
-                'paramwise_cfg.eps_l2 is set but the model has no '
-                'weight-standardized conv (WSConv2d / ConvWS) with more than '
-                'one input channel per filter. Use '
+                'paramwise_cfg.eps_l2 is set but the model has no trainable '
+                'weight-standardized conv (WSConv2d, ConvWS, ConvAWS, SAC) '
+                'with more than one input channel per filter (frozen ones, '
+                'e.g. under frozen_stages, are not shifted). Use '
                 "conv_cfg=dict(type='WSConv2d'), or set "
                 'eps_l2.allow_no_ws_conv=True to train without the shift. '
                 'If the GN+WS settings came from a base, a second '
