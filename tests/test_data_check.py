@@ -146,43 +146,53 @@ def test_annotation_counts_follow_mmdet_parse_rules():
                  area=15),  # unknown category
             dict(id=3, image_id=2, category_id=7, bbox=[0, 0, 3, 3],
                  area=9),  # unknown category
-            dict(id=4, image_id=2, category_id=12, bbox=[1, 1, 2, 2],
-                 area=4),  # unknown category
+            dict(id=4, image_id=2, category_id=12, bbox=[9, 9, 2, 2],
+                 area=4),  # unknown category, outside: not counted twice
             dict(id=5, image_id=2, category_id=1, bbox=[9, 9, 2, 2],
                  area=4),  # outside the image: dropped
             dict(id=6, image_id=2, category_id=1, bbox=[1, 1, 2, 2],
                  area=0),  # area 0: dropped
-            dict(id=7, image_id=9, category_id=1, bbox=[1, 1, 2, 2],
-                 area=4),  # no such image
+            dict(id=7, image_id=9, category_id=1),  # no such image
             dict(id=8, image_id=3, category_id=2, bbox=[1, 1, 2, 2],
                  area=4, segmentation=[]),  # kept, no mask
             dict(id=9, image_id=3, category_id=1, bbox=[1, 1, 2, 2],
                  area=4, segmentation=[[0, 0, 4, 0, 4, 4], [1, 1], []]),
-            dict(id=10, image_id=3, category_id=1, bbox=[1, 1, 2, 2],
-                 area=4, ignore=True),  # skipped, no mask needed
+            dict(id=10, image_id=3, category_id=1, ignore=True),  # skipped
+            dict(id=11, image_id=3, category_id=1, bbox=[20, 20, 2, 2]),
+            # outside: mmdet reads no area
         ])
     expected = dict(
+        dict.fromkeys(('unreadable_boxes', 'missing_areas', 'missing_iscrowd',
+                       'repeated_ids', 'unreadable_segmentations'), 0),
+        maskless_instances=1, first=dict(maskless_instances=7),
         unknown_category_annotations=3, unknown_category_ids=[7, 12],
-        images=3, orphan_annotations=1, dropped_boxes=3,
-        maskless_instances=1, dropped_polygons=2,
+        images=3, orphan_annotations=1, dropped_boxes=3, dropped_polygons=2,
         images_without_class_annotations=0)
     assert annotation_counts(data, with_mask=True) == expected
     # without masks the segmentations are not read
     assert annotation_counts(data) == dict(
-        expected, maskless_instances=0, dropped_polygons=0)
-    # class 'a' only: the 'b' annotation is not an instance, image 3 keeps
-    # its 'a' annotations; image 2 has one of 'a' (dropped later, but
-    # filter_empty_gt looks at annotations, as mmdet's filter_data does)
+        expected, maskless_instances=0, dropped_polygons=0, first={})
+    # class 'a' only: the 'b' annotation is not an instance; image 2 has
+    # one of 'a' (dropped later, but filter_empty_gt looks at annotations,
+    # as mmdet's filter_data does)
     assert annotation_counts(data, ('a', ), with_mask=True) == dict(
-        expected, maskless_instances=0)
+        expected, maskless_instances=0, first={})
     assert annotation_counts(data, ('b', ))[
         'images_without_class_annotations'] == 2
+    # evaluated (val / test): COCOeval reads bbox, area and iscrowd of
+    # every ground truth of the images
+    evaluated = annotation_counts(data, evaluated=True)
+    assert {k: evaluated[k] for k in ('unreadable_boxes', 'missing_areas',
+                                      'missing_iscrowd')} == dict(
+        unreadable_boxes=1, missing_areas=1, missing_iscrowd=10)
+    assert evaluated['first'] == dict(unreadable_boxes=9, missing_areas=10,
+                                      missing_iscrowd=0)
 
 
 def _mmdet_dataset(root, ann='ann.json', with_mask=False, **kwargs):
     """mmdet's own CocoDataset on the file (what the check foresees)."""
-    from mmdet.datasets import CocoDataset
     from mmcv.transforms import LoadImageFromFile
+    from mmdet.datasets import CocoDataset
     from mmdet.datasets.transforms import LoadAnnotations
     pipeline = [LoadImageFromFile(),
                 LoadAnnotations(with_bbox=True, with_mask=with_mask)]
@@ -194,59 +204,137 @@ def _mmdet_dataset(root, ann='ann.json', with_mask=False, **kwargs):
 
 def _annotation(**kwargs):
     return dict(dict(id=1, image_id=1, category_id=1, bbox=[0, 0, 4, 4],
-                     area=16, segmentation=[[0, 0, 4, 0, 4, 4]]), **kwargs)
+                     area=16, iscrowd=0, segmentation=[[0, 0, 4, 0, 4, 4]]),
+                **kwargs)
+
+
+def _mask_pipeline(cfg, split='train_dataloader'):
+    cfg[split].dataset.pipeline = [
+        dict(type='LoadImageFromFile'),
+        dict(type='LoadAnnotations', with_bbox=True, with_mask=True)]
+    return cfg
+
+
+ENTRY = 'train_dataloader.dataset.ann_file: {ann}: '
+ANNOTATIONS = 'train_dataloader.dataset: 1 annotations of {ann}, e.g. '
 
 
 @pytest.mark.parametrize('edit, problem, mmdet_error', [
-    (lambda d: d['annotations'][0].pop('area'),
-     '1 annotations entries, e.g. annotations[0] lack "area" (mmdet\'s '
-     'CocoDataset reads it: KeyError after the model is built)', KeyError),
     (lambda d: d['images'][1].pop('height'),
-     '1 images entries, e.g. images[1] lack "height" (mmdet\'s CocoDataset '
-     'reads it: KeyError after the model is built)', KeyError),
-    (lambda d: d['annotations'][0].update(bbox=[0, 0, 4]),
-     '1 annotations entries, e.g. annotations[0] have a bbox that is not '
-     '[x, y, w, h], 4 numbers (found [0, 0, 4])', ValueError),
-    (lambda d: d['annotations'].append(_annotation(image_id=2)),
-     "1 annotations entries, e.g. annotations[1] reuse an id (id 1); mmdet "
-     "asserts 'Annotation ids ... are not unique'", AssertionError),
+     ENTRY + '1 images entries, e.g. images[1] lack "height" (pycocotools\' '
+     "COCO or mmdet's CocoDataset reads it: KeyError after the model is "
+     'built)', KeyError),
+    (lambda d: d['images'][0].update(width='8'),
+     ENTRY + '1 images entries, e.g. images[0] have a "width" that is not a '
+     "number (found '8')", TypeError),
     (lambda d: d['annotations'].append([1, 2]),
-     '1 annotations entries, e.g. annotations[1] are not JSON objects '
-     '(found list)', TypeError),
+     ENTRY + '1 annotations entries, e.g. annotations[1] are not JSON '
+     'objects (found list)', TypeError),
+    (lambda d: d['annotations'][0].pop('area'),
+     ANNOTATIONS + "annotations[0], have no number as area (mmdet's "
+     'CocoDataset reads it for boxes inside the image, COCOeval for every '
+     'ground truth: KeyError or TypeError)', KeyError),
+    (lambda d: d['annotations'][0].update(bbox=[0, 0, 4]),
+     ANNOTATIONS + 'annotations[0], have a bbox that is not [x, y, w, h], '
+     "4 numbers (mmdet's CocoDataset unpacks it; COCOeval reads it)",
+     ValueError),
+    (lambda d: d['annotations'].append(_annotation(image_id=2)),
+     ANNOTATIONS + "annotations[1], have an id used before in the file "
+     "(pycocotools' COCO index keeps the last annotation of each id: mmdet "
+     "loads it in place of the others, or asserts 'Annotation ids ... are "
+     "not unique')", AssertionError),
+    # an annotation of no image reusing the id stands in for the first
+    (lambda d: d['annotations'].append(dict(id=1, image_id=5,
+                                            category_id=1)),
+     ANNOTATIONS + "annotations[1], have an id used before in the file "
+     "(pycocotools' COCO index keeps the last annotation of each id: mmdet "
+     "loads it in place of the others, or asserts 'Annotation ids ... are "
+     "not unique')", KeyError),
 ])
 def test_entries_mmdet_cannot_read_are_refused(tmp_path, edit, problem,
                                                mmdet_error):
     data = _coco(tmp_path, annotations=[_annotation()])
     edit(data)
     (tmp_path / 'ann.json').write_text(json.dumps(data))
-    assert check_coco_data(_cfg(tmp_path)) == (
-        [f'train_dataloader.dataset.ann_file: {tmp_path}/ann.json: '
-         f'{problem}'], [])
+    problems, _ = check_coco_data(_cfg(tmp_path))
+    assert problems == [problem.format(ann=tmp_path / 'ann.json')]
     with pytest.raises(mmdet_error):
         _mmdet_dataset(tmp_path)
 
 
-def test_an_instance_without_a_mask_is_refused_under_a_mask_pipeline(
-        tmp_path):
-    _coco(tmp_path, annotations=[_annotation(segmentation=[])])
-    cfg = _cfg(tmp_path)
-    cfg.train_dataloader.dataset.pipeline = [
-        dict(type='LoadImageFromFile'),
-        dict(type='LoadAnnotations', with_bbox=True, with_mask=True)]
+@pytest.mark.parametrize('annotation', [
+    dict(id=2, image_id=1, category_id=1, ignore=True),  # skipped first
+    dict(id=2, image_id=5, category_id=1),  # of no image
+    dict(id=2, image_id=1, category_id=1, bbox=[9, 9, 2, 2]),  # outside:
+    # no area read
+    dict(id=2, image_id=1, category_id=7, bbox=[1, 1, 2, 2], area=4),
+])
+def test_annotations_mmdet_skips_unread_are_not_refused(tmp_path,
+                                                        annotation):
+    _coco(tmp_path, annotations=[_annotation(), annotation])
+    problems, _ = check_coco_data(_mask_pipeline(_cfg(tmp_path)))
+    assert problems == []
+    dataset = _mmdet_dataset(tmp_path, with_mask=True)
+    assert len(dataset[0]['gt_bboxes']) == 1
+
+
+@pytest.mark.parametrize('segmentation, kind', [
+    ([], 'no segmentation'), (None, 'no segmentation'),
+    ([0, 0, 4, 0, 4, 4], 'a segmentation that is neither'),
+    (7, 'a segmentation that is neither'),
+])
+def test_an_instance_without_a_readable_mask_is_refused_under_a_mask_pipeline(
+        tmp_path, segmentation, kind):
+    _coco(tmp_path, annotations=[_annotation(segmentation=segmentation)])
+    cfg = _mask_pipeline(_cfg(tmp_path))
     problems, _ = check_coco_data(cfg)
-    assert problems == [
-        f'train_dataloader.dataset: 1 annotations of {tmp_path}/ann.json '
-        'that mmdet keeps have no segmentation (absent or empty), and the '
-        'pipeline loads masks: LoadAnnotations(with_mask=True) raises '
-        "KeyError: 'mask' on their images; give them polygons, drop them, "
-        'or train a box-only model'
-    ]
-    with pytest.raises(KeyError, match='mask'):
+    assert len(problems) == 1 and problems[0].startswith(
+        f'train_dataloader.dataset: 1 annotations of {tmp_path}/ann.json, '
+        f'e.g. annotations[0], have {kind}'), problems
+    with pytest.raises((KeyError, TypeError)):
         _mmdet_dataset(tmp_path, with_mask=True)[0]
     # a box-only pipeline does not read segmentations
     cfg.train_dataloader.dataset.pipeline[1]['with_mask'] = False
     assert check_coco_data(cfg)[0] == []
     assert _mmdet_dataset(tmp_path)[0]['gt_bboxes'].shape == (1, 4)
+
+
+def test_each_way_of_reading_a_shared_file_is_checked(tmp_path):
+    """Box-only training and mask validation on one file: the validation
+    split's missing mask is named."""
+    _coco(tmp_path, annotations=[_annotation(segmentation=[])])
+    cfg = _cfg(tmp_path)
+    cfg.val_dataloader = dict(dataset=dict(cfg.train_dataloader.dataset))
+    cfg = _mask_pipeline(cfg, 'val_dataloader')
+    problems, _ = check_coco_data(cfg)
+    assert len(problems) == 1 and problems[0].startswith(
+        f'val_dataloader.dataset: 1 annotations of {tmp_path}/ann.json, e.g. '
+        'annotations[0], have no segmentation'), problems
+
+
+def test_a_val_file_without_iscrowd_is_refused_as_cocoeval_needs_it(
+        tmp_path):
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+    annotation = _annotation()
+    del annotation['iscrowd']
+    _coco(tmp_path, annotations=[annotation])
+    cfg = _cfg(tmp_path)
+    assert check_coco_data(cfg)[0] == []  # training does not read it
+    cfg.val_dataloader = cfg.pop('train_dataloader')
+    problems, _ = check_coco_data(cfg)
+    assert problems == [
+        f'val_dataloader.dataset: 1 annotations of {tmp_path}/ann.json, e.g. '
+        'annotations[0], have no "iscrowd" (COCOeval reads it for every '
+        'ground truth of the val / test file: KeyError at the first '
+        'evaluation)'
+    ]
+    gt = COCO(str(tmp_path / 'ann.json'))
+    evaluation = COCOeval(gt, gt.loadRes([dict(image_id=1, category_id=1,
+                                               bbox=[0, 0, 4, 4],
+                                               score=1.0)]), 'bbox')
+    with pytest.raises(KeyError, match='iscrowd'):
+        evaluation.evaluate()
 
 
 def test_a_training_split_that_filter_empty_gt_empties_is_refused(tmp_path):
@@ -434,9 +522,7 @@ def test_polygons_mmdet_drops_are_counted_under_a_mask_pipeline(tmp_path):
     _edit(ann, defects)
     cfg = _toy_cfg(root)
     assert check_coco_data(cfg) == ([], [])  # boxes only: not read
-    cfg.train_dataloader.dataset.pipeline = [
-        dict(type='LoadAnnotations', with_bbox=True, with_mask=True)]
-    assert check_coco_data(cfg) == ([], [
+    assert check_coco_data(_mask_pipeline(cfg)) == ([], [
         f"{ann}: 2 polygons mmdet's LoadAnnotations drops (fewer than 3 "
         'points or an odd number of coordinates; an instance left without '
         'a polygon is ignored)'

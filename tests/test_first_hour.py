@@ -460,3 +460,35 @@ def test_a_frozen_ws_backbone_stops_training_with_a_message(in_toy_root):
         '  - optim_wrapper: paramwise_cfg.eps_l2 is set but the model has no '
         'trainable weight-standardized conv')
     assert not glob.glob(str(work_dir / '*' / 'vis_data' / 'scalars.json'))
+
+
+def test_a_multi_optimizer_wrapper_is_not_taken_for_a_missing_optimizer():
+    from mmengine.config import ConfigDict
+
+    from mmdet_eps_l2.checks.config import _check_optimizer
+    generator = dict(optimizer=dict(type='Adam', lr=1e-4))
+    multi = ConfigDict(optim_wrapper=dict(
+        constructor='MultiOptimWrapperConstructor', generator=generator,
+        discriminator=generator))
+    assert _check_optimizer(multi) == []
+    ours = ConfigDict(optim_wrapper=dict(
+        constructor='EpsShiftedL2OptimWrapperConstructor',
+        paramwise_cfg=dict(eps_l2=dict(eps=1e-3))))
+    assert _check_optimizer(ours) == [
+        'optim_wrapper.optimizer is missing: name the optimizer, e.g. '
+        "optimizer=dict(type='SGD', lr=0.02, momentum=0.9, "
+        'weight_decay=1e-4)']
+
+
+def test_an_unused_sac_config_has_no_eps_floor():
+    """DetectoRS's ResNet keeps ``sac=dict(type='SAC')`` with
+    ``stage_with_sac`` all False: no SAC conv is built, nothing to refuse."""
+    from mmdet_eps_l2.checks.config import _check_shift_eps_floor
+    cfg = _toy_cfg_with(**{'model.backbone.sac': dict(type='SAC'),
+                           'model.backbone.stage_with_sac':
+                           (False, False, False, False)})
+    assert _check_shift_eps_floor(cfg) == []
+    cfg.model.backbone.stage_with_sac = (False, False, False, True)
+    assert len(_check_shift_eps_floor(cfg)) == 1
+    assert 'the WS conv of model.backbone.sac' in \
+        _check_shift_eps_floor(cfg)[0]

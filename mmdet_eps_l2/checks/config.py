@@ -76,17 +76,22 @@ def _check_registered(cfg) -> List[str]:
     return problems
 
 
-#: keys of a single optimizer's ``optim_wrapper`` (not a dict of several)
-WRAPPER_KEYS = ('type', 'constructor', 'paramwise_cfg', 'clip_grad',
-                'accumulative_counts', 'loss_scale', 'dtype')
+#: keys of one optimizer's ``optim_wrapper`` (``constructor`` is not one:
+#: a multi-optimizer constructor takes a wrapper per name instead)
+WRAPPER_KEYS = ('type', 'paramwise_cfg', 'clip_grad', 'accumulative_counts',
+                'loss_scale', 'dtype')
 
 
 def _check_optimizer(cfg) -> List[str]:
     """An ``optim_wrapper`` for one optimizer that names none (mmengine
-    would assert, or ask for built optimizers, when training starts)."""
+    would assert, or ask for built optimizers, when training starts), or
+    that uses the ε-shift constructor without one."""
     optim = cfg.get('optim_wrapper') or {}
-    if not isinstance(optim, dict) or 'optimizer' in optim or \
-            not any(key in optim for key in WRAPPER_KEYS):
+    if not isinstance(optim, dict) or 'optimizer' in optim:
+        return []
+    ours = type_name(optim.get('constructor')) == \
+        'EpsShiftedL2OptimWrapperConstructor'
+    if not ours and not any(key in optim for key in WRAPPER_KEYS):
         return []
     return ['optim_wrapper.optimizer is missing: name the optimizer, e.g. '
             "optimizer=dict(type='SGD', lr=0.02, momentum=0.9, "
@@ -127,7 +132,8 @@ def _check_shift_eps_floor(cfg) -> List[str]:
     (:func:`~mmdet_eps_l2.ops.ws_family.min_shift_eps`: 10·√e for the
     ``sqrt(var + e)`` family), found by building one small conv of each WS
     conv config; the constructor would refuse it only after the model is
-    built."""
+    built.  A config used only by depthwise or frozen convs, which the
+    shift skips, is refused too."""
     from mmcv.cnn import build_conv_layer
     eps_l2 = ((cfg.get('optim_wrapper') or {}).get('paramwise_cfg')
               or {}).get('eps_l2')
@@ -137,10 +143,13 @@ def _check_shift_eps_floor(cfg) -> List[str]:
     floors: dict = {}  # conv cfg -> (floor, config keys)
     for path, node in _walk(cfg.get('model') or {}, 'model'):
         if not isinstance(node, dict) or \
-                type_name(node.get('type')) not in WS_CONV_CFG_TYPES:
+                type_name(node.get('type')) not in WS_CONV_CFG_TYPES or \
+                _unused_sac(cfg, path):
             continue
         key = repr(sorted(node.items(), key=lambda item: str(item[0])))
         if key not in floors:
+            if type_name(node['type']) == 'SAC':
+                import mmcv.ops  # noqa: F401  registers 'SAC'
             try:
                 conv = build_conv_layer(dict(node), 2, 2, 1)
             except Exception:  # noqa: BLE001  named when the model is built
@@ -159,6 +168,18 @@ def _check_shift_eps_floor(cfg) -> List[str]:
                 f'sqrt(e). Use eps >= {floor:.4g}, or WSConv2d with '
                 "convention='mmcv' there")
     return problems
+
+
+def _unused_sac(cfg, path: str) -> bool:
+    """A ResNet's ``sac`` config that ``stage_with_sac`` uses in no stage
+    (DetectoRS backbones)."""
+    if not path.endswith('.sac') or '[' in path:
+        return False
+    owner = cfg  # a Config, then ConfigDicts
+    for key in path[:-len('.sac')].split('.'):
+        owner = owner.get(key) if hasattr(owner, 'get') else None
+    return hasattr(owner, 'get') and \
+        not any(owner.get('stage_with_sac') or ())
 
 
 def _has_ws_conv(node) -> bool:

@@ -15,13 +15,19 @@ was found):
 * its ``images`` list is empty (mmdet would build the model, then fail
   when it builds the dataloader: ``ValueError: need at least one array to
   concatenate`` of mmengine's ``BaseDataset._serialize_data``);
-* entries mmdet cannot read (:func:`malformed_entries`): not JSON
-  objects, lacking a key mmdet reads (image ``id``, ``file_name``,
-  ``width``, ``height``; annotation ``id``, ``image_id``, ``category_id``,
-  ``bbox``, ``area``; category ``id``, ``name``), a ``bbox`` that is not 4
-  numbers, an annotation ``id`` used twice;
-* under a pipeline that loads masks, annotations mmdet keeps without a
-  segmentation (``KeyError: 'mask'`` in ``LoadAnnotations``);
+* entries no reader gets past (:func:`malformed_entries`): not JSON
+  objects, lacking a key the COCO index or mmdet reads (image ``id``,
+  ``file_name``, ``width``, ``height``; annotation ``id``, ``image_id``,
+  ``category_id``; category ``id``, ``name``), ids that are not numbers or
+  strings, a ``width`` / ``height`` that is not a number;
+* annotations mmdet or COCOeval cannot read (:func:`annotation_counts`):
+  an ``id`` used twice; of the file's images, a ``bbox`` that is not 4
+  numbers or no ``area`` where mmdet reads them (not for ``ignore``
+  annotations, nor ``area`` for boxes outside the image), and in a val /
+  test file, which COCOeval reads whole, any of them or ``iscrowd``
+  missing; under a pipeline that loads masks, annotations mmdet keeps
+  without a segmentation (``KeyError: 'mask'`` in ``LoadAnnotations``) or
+  with one that is neither polygons nor RLE;
 * a training split with ``filter_empty_gt`` in which no image has an
   annotation of the classes (no samples left);
 * a class of the dataset's ``metainfo`` is not among its categories;
@@ -198,27 +204,17 @@ def _no_images(path: str, data: dict) -> List[str]:
             'concatenate)']
 
 
-#: keys mmdet 3.3's ``CocoDataset`` reads from every entry (through
-#: pycocotools' ``COCO`` index for ids), a ``KeyError`` there after the
-#: model is built; COCOeval reads ``area`` and ``bbox`` of every ground
-#: truth too
+#: keys pycocotools' ``COCO`` index and mmdet 3.3's ``CocoDataset`` read
+#: from every entry of a file (a ``KeyError`` after the model is built)
 REQUIRED_ENTRY_KEYS = dict(
     images=('id', 'file_name', 'width', 'height'),
-    annotations=('id', 'image_id', 'category_id', 'bbox', 'area'),
+    annotations=('id', 'image_id', 'category_id'),
     categories=('id', 'name'))
-
-
-def _is_number(value) -> bool:
-    return type(value) in (int, float)
-
-
-def _is_box(box) -> bool:
-    return type(box) is list and len(box) == 4 and \
-        type(box[0]) in _NUMBER and type(box[1]) in _NUMBER and \
-        type(box[2]) in _NUMBER and type(box[3]) in _NUMBER
-
-
+#: values that must be numbers, and ids (used as dict keys)
+NUMBER_KEYS = ('width', 'height')
+ID_KEYS = ('id', 'image_id', 'category_id')
 _NUMBER = (int, float)
+_ID = (int, float, str)
 
 
 def _example(indices: List[int], key: str) -> str:
@@ -226,10 +222,9 @@ def _example(indices: List[int], key: str) -> str:
 
 
 def malformed_entries(path: str, data: dict) -> List[str]:
-    """Entries mmdet cannot read: not JSON objects, lacking a key of
-    :data:`REQUIRED_ENTRY_KEYS`, a ``bbox`` that is not 4 numbers
-    ``[x, y, w, h]``, or an annotation ``id`` used twice (mmdet asserts
-    they are unique)."""
+    """Entries no reader of the file gets past: not JSON objects, lacking a
+    key of :data:`REQUIRED_ENTRY_KEYS`, an id that is not a number or a
+    string, an image ``width`` / ``height`` that is not a number."""
     problems = []
     for key, required in REQUIRED_ENTRY_KEYS.items():
         entries, needed = data[key], set(required)
@@ -246,57 +241,85 @@ def malformed_entries(path: str, data: dict) -> List[str]:
             if lacking:
                 problems.append(
                     f'{path}: {_example(lacking, key)} lack "{name}" '
-                    f"(mmdet's CocoDataset reads it: KeyError after the "
-                    'model is built)')
-    if problems:
-        return problems
-    annotations = data['annotations']
-    bad = [i for i, a in enumerate(annotations) if not _is_box(a['bbox'])]
-    if bad:
-        problems.append(
-            f'{path}: {_example(bad, "annotations")} have a bbox that is not '
-            f"[x, y, w, h], 4 numbers (found {annotations[bad[0]]['bbox']!r})")
-    if len({a['id'] for a in annotations}) < len(annotations):
-        seen, repeated = set(), []
-        for i, ann in enumerate(annotations):
-            if ann['id'] in seen:
-                repeated.append(i)
-            seen.add(ann['id'])
-        problems.append(
-            f'{path}: {_example(repeated, "annotations")} reuse an id '
-            f"(id {annotations[repeated[0]]['id']!r}); mmdet asserts "
-            "'Annotation ids ... are not unique'")
+                    "(pycocotools' COCO or mmdet's CocoDataset reads it: "
+                    'KeyError after the model is built)')
+        if odd:
+            continue
+        for name in required:
+            kinds, what = (_NUMBER, 'a number') if name in NUMBER_KEYS \
+                else (_ID, 'a number or a string') if name in ID_KEYS \
+                else (None, None)
+            if kinds is None:
+                continue
+            wrong = [i for i, e in enumerate(entries)
+                     if type(e[name]) not in kinds]
+            if wrong:
+                problems.append(
+                    f'{path}: {_example(wrong, key)} have a "{name}" that '
+                    f'is not {what} (found {entries[wrong[0]][name]!r})')
     return problems
 
 
-def _dropped_polygons(seg) -> int:
+def _polygon_list(seg) -> bool:
+    return all(type(poly) is list for poly in seg)
+
+
+def _dropped_polygons(seg: list) -> int:
     """Polygons mmdet's ``LoadAnnotations`` drops: fewer than 6
     coordinates, or an odd number of them."""
-    if not isinstance(seg, list):
-        return 0  # RLE
-    return sum(1 for poly in seg
-               if isinstance(poly, list) and (len(poly) < 6 or len(poly) % 2))
+    return sum(1 for poly in seg if len(poly) < 6 or len(poly) % 2)
+
+
+#: per-annotation problems of :func:`annotation_counts`, with what they
+#: break
+ANNOTATION_PROBLEMS = dict(
+    unreadable_boxes="a bbox that is not [x, y, w, h], 4 numbers (mmdet's "
+    'CocoDataset unpacks it; COCOeval reads it)',
+    missing_areas="no number as area (mmdet's CocoDataset reads it for boxes "
+    'inside the image, COCOeval for every ground truth: KeyError or '
+    'TypeError)',
+    missing_iscrowd='no "iscrowd" (COCOeval reads it for every ground truth '
+    'of the val / test file: KeyError at the first evaluation)',
+    repeated_ids="an id used before in the file (pycocotools' COCO index "
+    'keeps the last annotation of each id: mmdet loads it in place of the '
+    "others, or asserts 'Annotation ids ... are not unique')",
+    maskless_instances='no segmentation (absent or empty) although mmdet keeps '
+    "them and the pipeline loads masks: LoadAnnotations(with_mask=True) "
+    "raises KeyError: 'mask' on their images; give them polygons, drop them, "
+    'or train a box-only model',
+    unreadable_segmentations='a segmentation that is neither a list of '
+    'polygons ([[x1, y1, x2, y2, ...], ...]) nor an RLE dict, under a '
+    "pipeline that loads masks (mmdet's LoadAnnotations fails on it)",
+)
 
 
 def annotation_counts(data: dict, class_names: Optional[Sequence[str]] = None,
-                      with_mask: bool = False) -> Dict[str, object]:
-    """What mmdet 3.3's ``CocoDataset`` drops or cannot load, counted in
-    one pass over a file that passed :func:`malformed_entries` (classes:
-    the categories named ``class_names``, all of them when None):
+                      with_mask: bool = False,
+                      evaluated: bool = False) -> Dict[str, object]:
+    """The annotations of a file that passed :func:`malformed_entries`, in
+    one pass, by mmdet 3.3's ``CocoDataset.parse_data_info`` (and, with
+    ``evaluated``, COCOeval's reading of the ground truth); classes: the
+    categories named ``class_names``, all of them when None.
+
+    The problems of :data:`ANNOTATION_PROBLEMS` (each a count, and its
+    first annotation's index in ``first``): an ``id`` used twice in the
+    file; and, of the annotations of the file's images (mmdet and COCOeval
+    never read the others: ``orphan_annotations`` counts those), a bbox
+    that is not 4 numbers (unless ``ignore``, which mmdet skips first; any,
+    when ``evaluated``), an ``area`` that is not a number where it is
+    read, no ``iscrowd`` (``evaluated``); with ``with_mask`` (a
+    ``LoadAnnotations(with_mask=True)`` pipeline), instances mmdet keeps
+    (box kept, category a class) without a segmentation or with one that
+    is neither polygons nor RLE.  And what mmdet drops, for the notes:
 
     * ``unknown_category_annotations``: a ``category_id`` that is the id of
       none of the categories, and those ids (``unknown_category_ids``,
-      sorted): mmdet drops them;
-    * ``orphan_annotations``: an ``image_id`` that is none of the images';
-    * ``dropped_boxes``: boxes ``parse_data_info`` skips (no overlap with
-      the image, ``w < 1`` or ``h < 1``, or ``area <= 0``);
-    * with ``with_mask`` (a ``LoadAnnotations(with_mask=True)`` pipeline),
-      of the instances mmdet keeps (box kept, category a class, not
-      ``ignore``): ``maskless_instances``, whose ``segmentation`` is
-      absent or empty (``[]``, ``null``), for which ``LoadAnnotations``
-      raises ``KeyError: 'mask'``; and ``dropped_polygons`` (fewer than 6
-      coordinates or an odd number; an instance left without a polygon is
-      ignored);
+      sorted);
+    * ``dropped_boxes`` (of the known categories): boxes
+      ``parse_data_info`` skips (no overlap with the image, ``w < 1`` or
+      ``h < 1``, or ``area <= 0``);
+    * ``dropped_polygons`` (``with_mask``): fewer than 6 coordinates or an
+      odd number (an instance left without a polygon is ignored);
     * ``images_without_class_annotations``: images without an annotation
       of the classes (``filter_cfg.filter_empty_gt`` drops them), of
       ``images``.
@@ -306,10 +329,21 @@ def annotation_counts(data: dict, class_names: Optional[Sequence[str]] = None,
     known = {c['id'] for c in data['categories']}
     class_ids = known if class_names is None else {
         c['id'] for c in data['categories'] if c['name'] in class_names}
-    with_class = set()
+    with_class, seen_ids = set(), set()
     unknown: Dict[object, int] = {}
-    orphans = dropped = maskless = polygons = 0
-    for ann in data['annotations']:  # 860k (COCO train2017): about 3 s
+    bad = dict.fromkeys(ANNOTATION_PROBLEMS, 0)
+    first: Dict[str, int] = {}
+    orphans = dropped = polygons = 0
+
+    def problem(kind: str, index: int) -> None:
+        bad[kind] += 1
+        first.setdefault(kind, index)
+
+    # 860k annotations (COCO train2017): about 3 s
+    for i, ann in enumerate(data['annotations']):
+        if ann['id'] in seen_ids:
+            problem('repeated_ids', i)
+        seen_ids.add(ann['id'])
         size = sizes.get(ann['image_id'])
         if size is None:
             orphans += 1
@@ -319,18 +353,36 @@ def annotation_counts(data: dict, class_names: Optional[Sequence[str]] = None,
             unknown[category] = unknown.get(category, 0) + 1
         elif category in class_ids:
             with_class.add(ann['image_id'])
-        if ann.get('ignore', False):
+        if evaluated and 'iscrowd' not in ann:
+            problem('missing_iscrowd', i)
+        ignored = ann.get('ignore', False)
+        if ignored and not evaluated:
             continue
-        x, y, w, h = ann['bbox']
+        box, area = ann.get('bbox'), ann.get('area')
+        if type(box) is not list or len(box) != 4:
+            problem('unreadable_boxes', i)
+            continue
+        x, y, w, h = box
+        if not (type(x) in _NUMBER and type(y) in _NUMBER and
+                type(w) in _NUMBER and type(h) in _NUMBER):
+            problem('unreadable_boxes', i)
+            continue
         width, height = size
-        if not (x >= 0 and y >= 0 and x + w <= width and y + h <= height
-                and w >= 1 and h >= 1 and ann['area'] > 0):  # the rare case
+        if not (type(area) in _NUMBER and area > 0 and x >= 0 and y >= 0
+                and w >= 1 and h >= 1 and x + w <= width and
+                y + h <= height):  # not the common case: a box inside
             inside_w = max(0, min(x + w, width) - max(x, 0))
             inside_h = max(0, min(y + h, height) - max(y, 0))
-            if inside_w * inside_h == 0 or ann['area'] <= 0 or w < 1 or \
-                    h < 1:
-                dropped += 1
+            if type(area) not in _NUMBER:
+                if evaluated or inside_w * inside_h:
+                    problem('missing_areas', i)
                 continue
+            if inside_w * inside_h == 0 or area <= 0 or w < 1 or h < 1:
+                if not ignored and category in known:
+                    dropped += 1
+                continue
+        if ignored or category not in known:
+            continue  # mmdet skips these (after reading the box)
         if with_mask and category in class_ids:
             seg = ann.get('segmentation')
             if type(seg) is list and len(seg) == 1 and \
@@ -338,21 +390,27 @@ def annotation_counts(data: dict, class_names: Optional[Sequence[str]] = None,
                     not len(seg[0]) % 2:
                 continue  # the common case: one polygon
             if not seg:
-                maskless += 1
-            else:
-                polygons += _dropped_polygons(seg)
+                problem('maskless_instances', i)
+            elif type(seg) is list:
+                if _polygon_list(seg):
+                    polygons += _dropped_polygons(seg)
+                else:
+                    problem('unreadable_segmentations', i)
+            elif type(seg) is not dict:
+                problem('unreadable_segmentations', i)
     return dict(
+        bad, first=first,
         unknown_category_annotations=sum(unknown.values()),
         unknown_category_ids=_sorted(unknown),
         images=len(sizes), orphan_annotations=orphans, dropped_boxes=dropped,
-        maskless_instances=maskless, dropped_polygons=polygons,
+        dropped_polygons=polygons,
         images_without_class_annotations=len(sizes) - len(with_class))
 
 
 def _sorted(values) -> list:
     """Numbers in order, then anything else."""
     def key(v):
-        number = _is_number(v)
+        number = type(v) in _NUMBER
         return (not number, v if number else repr(v))
 
     return sorted(values, key=key)
@@ -360,7 +418,7 @@ def _sorted(values) -> list:
 
 def _counts_note(path: str, counts: Dict[str, object]) -> List[str]:
     """The one-line note of :func:`annotation_counts`, non-zero counts only
-    (``maskless_instances`` is a problem, not a note)."""
+    (the problems are not notes)."""
     ids = counts['unknown_category_ids']
     named = ', '.join(map(str, ids[:NAMED_IDS])) + \
         (f' and {len(ids) - NAMED_IDS} more' if len(ids) > NAMED_IDS else '')
@@ -385,16 +443,12 @@ def _counts_note(path: str, counts: Dict[str, object]) -> List[str]:
 
 def _count_problems(where: str, path: str, dataset: dict,
                     counts: Dict[str, object]) -> List[str]:
-    """What the counts make impossible: instances without a mask under a
-    mask pipeline, and a training split that ``filter_empty_gt`` empties."""
-    problems = []
-    if counts['maskless_instances']:
-        problems.append(
-            f"{where}: {counts['maskless_instances']} annotations of {path} "
-            'that mmdet keeps have no segmentation (absent or empty), and '
-            'the pipeline loads masks: LoadAnnotations(with_mask=True) '
-            "raises KeyError: 'mask' on their images; give them polygons, "
-            'drop them, or train a box-only model')
+    """The annotations mmdet or COCOeval cannot read, and a training split
+    that ``filter_empty_gt`` empties."""
+    problems = [
+        f'{where}: {counts[kind]} annotations of {path}, e.g. '
+        f"annotations[{counts['first'][kind]}], have {what}"
+        for kind, what in ANNOTATION_PROBLEMS.items() if counts[kind]]
     filter_cfg = dataset.get('filter_cfg') or {}
     if where.startswith('train_dataloader') and \
             filter_cfg.get('filter_empty_gt', False) and \
@@ -515,45 +569,50 @@ def check_coco_data(cfg, splits: Optional[Sequence[str]] = None
                     ) -> Tuple[List[str], List[str]]:
     """``(problems, notes)`` of the data each split will read.
 
-    Each annotation file is parsed and checked once (images, counts),
-    then dropped; a dataset reading a file already checked only has its
-    classes compared with that file's category names."""
-    problems, notes = [], []
-    # path -> the file's category names, or None when it could not be read
-    category_names: Dict[str, Optional[List[str]]] = {}
-    head_checked = False
+    Each annotation file is parsed once and dropped when every dataset
+    reading it is checked: its classes against the file's categories, the
+    first one's image sample, and the annotations (:func:`annotation_counts`)
+    once per way of reading them (classes, masks, evaluated or not)."""
+    by_file: Dict[str, List[Tuple[str, dict]]] = {}
     for where, dataset in coco_datasets(cfg, splits):
         path = _join(dataset.get('data_root') or '', dataset['ann_file'])
-        if not osp.isfile(path):
-            continue  # named by the path check
-        data = None
-        if path not in category_names:
-            data, errors = load_annotation_file(path)
-            if data is not None:
-                errors = _no_images(path, data) + malformed_entries(path, data)
-            problems += [f'{where}.ann_file: {e}' for e in errors]
-            category_names[path] = None if errors else [
-                c['name'] for c in data['categories']]
-            if errors:
-                data = None
-        names = category_names[path]
-        classes = dataset_classes(dataset) if names is not None else None
-        if classes:
-            p, n = _check_classes(where, path, classes, names)
-            problems += p
-            notes += n
-            if not head_checked:
-                head_checked = True
-                for key, num in head_num_classes(cfg.get('model') or {}):
-                    if num != len(classes):
-                        problems.append(
-                            f'{key} is {num} but {where} has '
-                            f'{len(classes)} classes {list(classes)}: set '
-                            f'{key}={len(classes)}')
-        if data is not None:  # the first dataset reading the file
-            problems += _check_images(where, path, dataset, data)
-            counts = annotation_counts(data, classes, _loads_masks(dataset))
-            problems += _count_problems(where, path, dataset, counts)
-            notes += _counts_note(path, counts)
-            del data  # not kept: mmdet parses the file again, on its own
-    return problems, notes
+        if osp.isfile(path):  # a missing one is named by the path check
+            by_file.setdefault(path, []).append((where, dataset))
+    problems, notes = [], []
+    heads_checked = False
+    for path, readers in by_file.items():
+        data, errors = load_annotation_file(path)
+        if data is not None:
+            errors = _no_images(path, data) + malformed_entries(path, data)
+        problems += [f'{readers[0][0]}.ann_file: {e}' for e in errors]
+        if errors:
+            continue
+        names = [c['name'] for c in data['categories']]
+        problems += _check_images(readers[0][0], path, readers[0][1], data)
+        done = set()
+        for where, dataset in readers:
+            classes = dataset_classes(dataset)
+            if classes:
+                p, n = _check_classes(where, path, classes, names)
+                problems += p
+                notes += n
+                if not heads_checked:
+                    heads_checked = True
+                    problems += _check_heads(cfg, where, classes)
+            how = (classes, _loads_masks(dataset),
+                   not where.startswith('train_dataloader'))
+            if how not in done:
+                done.add(how)
+                counts = annotation_counts(data, *how)
+                problems += _count_problems(where, path, dataset, counts)
+                notes += _counts_note(path, counts)
+        del data  # not kept: mmdet parses the file again, on its own
+    return problems, list(dict.fromkeys(notes))
+
+
+def _check_heads(cfg, where: str, classes) -> List[str]:
+    """Heads whose ``num_classes`` is not the number of classes."""
+    return [f'{key} is {num} but {where} has {len(classes)} classes '
+            f'{list(classes)}: set {key}={len(classes)}'
+            for key, num in head_num_classes(cfg.get('model') or {})
+            if num != len(classes)]
