@@ -320,7 +320,10 @@ def load_results(out_dir, runs):
         path = osp.join(run_dir(out_dir, *key), 'result.json')
         if osp.isfile(path):
             with open(path) as f:
-                results[key] = json.load(f)
+                result = json.load(f)
+            result['sigma_min_ratio'] = result['sigma_min'] / \
+                result['sigma_min_first']
+            results[key] = result
         else:
             results[key] = None
     return results
@@ -402,6 +405,7 @@ COLUMNS = [
     ('segm_mAP', 'segm mAP', '{:.3f}'),
     ('final_loss', 'final loss', '{:.3f}'),
     ('sigma_min', 'σ_min', '{:.4f}'),
+    ('sigma_min_ratio', 'σ_min end / first', '{:.3f}'),
     ('sigma_median', 'σ_median', '{:.4f}'),
     ('near_eps_frac', 'near-ε frac', '{:.3f}'),
     ('eff_lr_max', 'eff. lr (max group)', '{:.1f}'),
@@ -460,13 +464,16 @@ def build_report(args, datasets, runs, results, plot_root):
         f'{1e-2 * sum_lr * 10:.2f}.', '',
         'Columns: mean ± std over seeds (sample std); the seeds\' own values '
         'in the second table. σ_min: the smallest filter std of any WS '
-        'layer group at the last logged iteration; σ_median: the median '
+        'layer group at the last logged iteration; σ_min end / first: '
+        'σ_min at the last over σ_min at the first logged iteration; '
+        'σ_median: the median '
         'over layer groups of the groups\' median σ; near-ε frac: the mean '
         'over layer groups of the fraction of filters with |σ − ε| ≤ 0.1 ε '
         '(n/a for ε = 0: the hook logs it only for ε > 0); eff. lr: the '
         'largest group median of lr/σ² at the end; max ‖∂L/∂w‖ (WS): the '
-        'largest logged L2 norm of a layer group\'s loss gradient (after '
-        'clipping), an upper bound of the largest |∂L/∂w| of any WS weight '
+        'largest L2 norm of a layer group\'s loss gradient at the logged '
+        'iterations (after clipping, fp32, no loss scale), an upper bound '
+        'of the largest |∂L/∂w| of any WS weight there '
         f'(fp16 max {FP16_MAX:g}); non-finite: NaN/inf values among the '
         'logged losses and gradient norms, summed over seeds.', '']
     for data, _ in datasets:
