@@ -283,8 +283,8 @@ ANNOTATION_PROBLEMS = dict(
     repeated_ids="an id used before in the file (pycocotools' COCO index "
     'keeps the last annotation of each id: mmdet loads it in place of the '
     "others, or asserts 'Annotation ids ... are not unique')",
-    maskless_instances='no segmentation (absent or empty) although mmdet keeps '
-    "them and the pipeline loads masks: LoadAnnotations(with_mask=True) "
+    maskless_instances='no segmentation (absent or empty) although mmdet '
+    "keeps them and the pipeline loads masks: LoadAnnotations(with_mask=True) "
     "raises KeyError: 'mask' on their images; give them polygons, drop them, "
     'or train a box-only model',
     unreadable_segmentations='a segmentation that is neither a list of '
