@@ -210,11 +210,12 @@ REQUIRED_ENTRY_KEYS = dict(
     images=('id', 'file_name', 'width', 'height'),
     annotations=('id', 'image_id', 'category_id'),
     categories=('id', 'name'))
-#: values that must be numbers, and ids (used as dict keys)
-NUMBER_KEYS = ('width', 'height')
-ID_KEYS = ('id', 'image_id', 'category_id')
 _NUMBER = (int, float)
-_ID = (int, float, str)
+#: the types those values must have (ids are dict keys of the COCO index)
+VALUE_TYPES = dict(
+    width=(_NUMBER, 'a number'), height=(_NUMBER, 'a number'),
+    **dict.fromkeys(('id', 'image_id', 'category_id'),
+                    ((int, float, str), 'a number or a string')))
 
 
 def _example(indices: List[int], key: str) -> str:
@@ -246,11 +247,9 @@ def malformed_entries(path: str, data: dict) -> List[str]:
         if odd:
             continue
         for name in required:
-            kinds, what = (_NUMBER, 'a number') if name in NUMBER_KEYS \
-                else (_ID, 'a number or a string') if name in ID_KEYS \
-                else (None, None)
-            if kinds is None:
+            if name not in VALUE_TYPES:
                 continue
+            kinds, what = VALUE_TYPES[name]
             wrong = [i for i, e in enumerate(entries)
                      if type(e[name]) not in kinds]
             if wrong:
