@@ -554,17 +554,24 @@ COMPARED = [('bbox_mAP', 'bbox mAP', '{:+.3f}'),
             ('final_loss', 'final loss', '{:+.3f}')]
 
 
+def delta_and_spread(a, b):
+    """``Δ = mean(b) − mean(a)`` and the seed spread, the larger sample std
+    of the two arms: a difference counts only when ``|Δ| > spread``."""
+    return (statistics.mean(b) - statistics.mean(a),
+            max(statistics.stdev(a), statistics.stdev(b)))
+
+
 def verdict(a, b, fmt):
-    """``Δ = mean(b) − mean(a)`` and whether it exceeds the seed spread (the
-    larger sample std of the two arms); fewer than 2 seeds: undecided."""
+    """Δ and whether it exceeds the seed spread (:func:`delta_and_spread`);
+    fewer than 2 seeds: undecided."""
     a = [v for v in a if v is not None]
     b = [v for v in b if v is not None]
     if not a or not b:
         return 'n/a'
-    delta = statistics.mean(b) - statistics.mean(a)
     if len(a) < 2 or len(b) < 2:
+        delta = statistics.mean(b) - statistics.mean(a)
         return f'{fmt.format(delta)} (spread unknown: 1 seed)'
-    spread = max(statistics.stdev(a), statistics.stdev(b))
+    delta, spread = delta_and_spread(a, b)
     word = 'difference' if abs(delta) > spread else 'no difference'
     return f'{fmt.format(delta)} vs spread {fmt.format(spread)[1:]}: {word}'
 
@@ -578,8 +585,8 @@ def null_difference_rate(seeds: int, trials: int = 100_000) -> float:
     for _ in range(trials):
         a = [rng.gauss(0, 1) for _ in range(seeds)]
         b = [rng.gauss(0, 1) for _ in range(seeds)]
-        hits += abs(statistics.mean(b) - statistics.mean(a)) > max(
-            statistics.stdev(a), statistics.stdev(b))
+        delta, spread = delta_and_spread(a, b)
+        hits += abs(delta) > spread
     return hits / trials
 
 

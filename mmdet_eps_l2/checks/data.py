@@ -358,14 +358,12 @@ def annotation_counts(data: dict, class_names: Optional[Sequence[str]] = None,
         if ignored and not evaluated:
             continue
         box, area = ann.get('bbox'), ann.get('area')
-        if type(box) is not list or len(box) != 4:
+        if not (type(box) is list and len(box) == 4 and
+                type(box[0]) in _NUMBER and type(box[1]) in _NUMBER and
+                type(box[2]) in _NUMBER and type(box[3]) in _NUMBER):
             problem('unreadable_boxes', i)
             continue
         x, y, w, h = box
-        if not (type(x) in _NUMBER and type(y) in _NUMBER and
-                type(w) in _NUMBER and type(h) in _NUMBER):
-            problem('unreadable_boxes', i)
-            continue
         width, height = size
         if not (type(area) in _NUMBER and area > 0 and x >= 0 and y >= 0
                 and w >= 1 and h >= 1 and x + w <= width and
