@@ -7,8 +7,7 @@ PY := .venv/bin/python
 install:
 	bash tools/install_env.sh
 
-# (the GPU check's dry run in the tests installs from the kit)
-test: install gpu-kit
+test: install
 	$(PY) -m pytest tests -q -p no:cacheprovider
 
 demo: install

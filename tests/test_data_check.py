@@ -379,7 +379,7 @@ def test_toy_config_with_four_class_data_is_refused_before_a_work_dir(
     retarget_data_root(cfg, 'data/toy_coco/', str(root) + '/')
     for split in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[split].dataset.metainfo = dict(classes=('a', 'b', 'c', 'd'))
-    assert check_config(cfg) is None  # the config itself is fine
+    assert check_config(cfg) == []  # the config itself is fine, no note
     with pytest.raises(ConfigCheckError) as e:
         check_data(cfg, 'train')
     assert 'model.roi_head.bbox_head.num_classes is 3 but ' \

@@ -40,16 +40,15 @@ def block_with(path, marker, lang='python'):
 
 
 # ----------------------------------------------------------------- README
-def test_readme_is_short_and_has_the_sections_of_an_mmdet_project():
+def test_readme_has_the_sections_of_an_mmdet_project_and_the_citation():
     text = read(README)
-    assert len(text.splitlines()) <= 250
     headings = re.findall(r'^## (.+)$', text, re.M)
     assert headings == ['Description', 'Installation', 'Usage', 'Results',
                         'Citation', 'Checklist']
     assert 'arXiv:1911.05920' in text
-    assert 'author={Li, Xiang and Chen, Shuo and Xia, Jun and Yang, Jian}' \
+    # arXiv 1911.05920's authors
+    assert 'author={Li, Xiang and Chen, Shuo and Xia, Yan and Yang, Jian}' \
         in text
-    assert '- [x] Milestone 1' in text and '- [ ] Milestone 2' in text
 
 
 def test_local_links_of_the_documents_exist():
@@ -66,7 +65,7 @@ def test_local_links_of_the_documents_exist():
             assert osp.exists(path), f'{doc}: broken link {target}'
 
 
-def test_importing_registers_the_five_names_and_the_allow_list():
+def test_importing_registers_the_four_names_and_the_allow_list():
     import torch
     from mmengine.logging import HistoryBuffer
     from mmengine.registry import RUNNERS
@@ -78,7 +77,7 @@ def test_importing_registers_the_five_names_and_the_allow_list():
         'EpsShiftedL2OptimWrapperConstructor') is not None
     assert HOOKS.get('WeightStatsHook') is not None
     assert HOOKS.get('RNGStateHook') is not None
-    assert RUNNERS.get('CheckedRunner') is not None
+    assert RUNNERS.get('CheckedRunner') is None  # the user's runner stays
     assert HistoryBuffer in torch.serialization.get_safe_globals()
 
 

@@ -230,8 +230,8 @@ def test_decoupled_mode_equals_reference(opt_type):
 def test_adamw_coupled_mode_uses_generic_path():
     torch.manual_seed(0)
     model = TinyWSNet().double()
-    wrapper = build(model, eps=1e-2, optimizer=dict(type='AdamW', lr=1e-2,
-                                                   weight_decay=1e-2))
+    wrapper = build(model, eps=1e-2, mode='coupled',
+                    optimizer=dict(type='AdamW', lr=1e-2, weight_decay=1e-2))
     (ws_group, ) = [g for g in wrapper.optimizer.param_groups
                     if 'eps_l2_eps' in g]
     assert ws_group['weight_decay'] == 0.
@@ -240,21 +240,122 @@ def test_adamw_coupled_mode_uses_generic_path():
 
 
 # ------------------------------------------------- AMP, clipping, accum
-def test_loss_scaled_step_equals_fp32_step():
+OPTIMIZERS = {
+    'SGD': dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-2),
+    'Adam': dict(type='Adam', lr=1e-2, weight_decay=1e-2),
+    'AdamW': dict(type='AdamW', lr=1e-2, weight_decay=1e-2),
+}
+#: torch's three implementations of each optimizer
+IMPLEMENTATIONS = {
+    'for-loop': dict(foreach=False),
+    'foreach': dict(foreach=True),
+    'fused': dict(fused=True),
+}
+
+
+def _amp_steps(opt, mode, impl, scaler=None, steps=3, inf_at=None):
+    """``steps`` steps of TinyWSNet (float32), loss-scaled by ``scaler``;
+    at step ``inf_at`` one gradient is made inf before the step."""
     torch.manual_seed(0)
     model = TinyWSNet()
-    ref = copy.deepcopy(model)
-    wrapper = build(model, eps=1e-2, optimizer=dict(type='SGD', lr=0.1,
-                                                   weight_decay=1e-2))
-    ref_wrapper = build(ref, eps=1e-2, optimizer=dict(type='SGD', lr=0.1,
-                                                     weight_decay=1e-2))
+    optimizer = dict(OPTIMIZERS[opt], **IMPLEMENTATIONS[impl])
+    wrapper = build(model, eps=1e-2, optimizer=optimizer, mode=mode)
+    for step in range(steps):
+        loss = loss_of(model, *data(step, dtype=torch.float32))
+        wrapper.optimizer.zero_grad()
+        (loss if scaler is None else scaler.scale(loss)).backward()
+        if step == inf_at:
+            before = [p.detach().clone() for p in model.parameters()]
+            model.conv1.weight.grad[0, 0, 0, 0] = float('inf')
+        if scaler is None:
+            wrapper.optimizer.step()
+        else:
+            scaler.step(wrapper.optimizer)
+            scaler.update()
+        if step == inf_at:
+            for a, b in zip(model.parameters(), before):
+                assert torch.equal(a, b), 'an inf step changed a weight'
+    return [p.detach() for p in model.parameters()]
+
+
+@pytest.mark.parametrize('impl', IMPLEMENTATIONS)
+@pytest.mark.parametrize('mode', ['coupled', 'decoupled'])
+@pytest.mark.parametrize('opt', OPTIMIZERS)
+def test_loss_scaled_step_equals_the_unscaled_step(opt, mode, impl):
+    """GradScaler unscales before the step (for-loop, foreach) or hands the
+    scale to the fused kernel; either way the ε-shifted step is the fp32
+    one.  The scale is a power of two, so scaling is exact; what is left
+    is float32 rounding of a multiply-add, which Adam's division by √v
+    can amplify to 1e-6 after three steps."""
     scaler = torch.amp.GradScaler('cpu', init_scale=2.**12)
-    x, y = data(0, dtype=torch.float32)
-    scaler.scale(loss_of(model, x, y)).backward()
-    scaler.step(wrapper.optimizer)
-    ref_wrapper.update_params(loss_of(ref, x, y))
-    for a, b in zip(model.parameters(), ref.parameters()):
-        assert torch.allclose(a, b, rtol=1e-6, atol=1e-8)
+    scaled = _amp_steps(opt, mode, impl, scaler)
+    plain = _amp_steps(opt, mode, impl)
+    forloop = _amp_steps(opt, mode, 'for-loop')
+    for a, b, c in zip(scaled, plain, forloop):
+        torch.testing.assert_close(a, b, rtol=2e-6, atol=1e-7)
+        torch.testing.assert_close(a, c, rtol=2e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize('impl', IMPLEMENTATIONS)
+@pytest.mark.parametrize('mode', ['coupled', 'decoupled'])
+@pytest.mark.parametrize('opt', OPTIMIZERS)
+def test_a_step_with_an_inf_gradient_changes_nothing(opt, mode, impl):
+    scaler = torch.amp.GradScaler('cpu', init_scale=2.**12)
+    _amp_steps(opt, mode, impl, scaler, steps=2, inf_at=1)
+
+
+@pytest.mark.parametrize('opt,native', [('SGD', 'coupled'),
+                                        ('Adam', 'coupled'),
+                                        ('AdamW', 'decoupled')])
+def test_default_mode_is_the_optimizers_own_bit_for_bit(opt, native):
+    runs = []
+    for mode in (None, native):
+        torch.manual_seed(0)
+        model = TinyWSNet().double()
+        extra = {} if mode is None else dict(mode=mode)
+        wrapper = build(model, eps=1e-2, optimizer=dict(OPTIMIZERS[opt]),
+                        **extra)
+        (group, ) = [g for g in wrapper.optimizer.param_groups
+                     if 'eps_l2_eps' in g]
+        assert group['eps_l2_mode'] == native
+        assert group['eps_l2_fused'] is True
+        for step in range(3):
+            wrapper.update_params(loss_of(model, *data(step)))
+        runs.append([p.detach() for p in model.parameters()])
+    for a, b in zip(*runs):
+        assert torch.equal(a, b)
+
+
+def test_decoupled_adam_counts_as_decoupled():
+    wrapper = build(TinyWSNet(), optimizer=dict(
+        type='Adam', lr=1e-3, weight_decay=1e-2, decoupled_weight_decay=True))
+    (group, ) = [g for g in wrapper.optimizer.param_groups
+                 if 'eps_l2_eps' in g]
+    assert (group['eps_l2_mode'], group['eps_l2_fused']) == ('decoupled',
+                                                             True)
+
+
+def test_an_optimizer_of_unknown_decay_semantics_needs_a_mode():
+    with pytest.raises(ValueError, match="optim_wrapper.paramwise_cfg."
+                       "eps_l2.mode is not set and the weight_decay "
+                       "semantics of optimizer 'Adadelta' are not known"):
+        build(TinyWSNet(), optimizer=dict(type='Adadelta', lr=1.,
+                                          weight_decay=1e-4))
+    wrapper = build(TinyWSNet(), mode='coupled', optimizer=dict(
+        type='Adadelta', lr=1., weight_decay=1e-4))
+    (group, ) = [g for g in wrapper.optimizer.param_groups
+                 if 'eps_l2_eps' in g]
+    assert (group['weight_decay'], group['eps_l2_weight_decay']) == (0.,
+                                                                     1e-4)
+
+
+def test_a_mode_other_than_the_optimizers_is_logged_once(capsys):
+    from mmengine.logging import MMLogger
+    MMLogger.get_instance('eps_l2_mode_test')
+    build(TinyWSNet(), mode='coupled', optimizer=dict(OPTIMIZERS['AdamW']))
+    lines = [line for line in capsys.readouterr().out.splitlines()
+             if "mode='coupled' while AdamW decays decoupled" in line]
+    assert len(lines) == 1
 
 
 def test_bf16_autocast_training_step_is_finite_and_close():

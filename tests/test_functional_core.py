@@ -1,5 +1,6 @@
-"""The functional core: eps_shifted_l2_'s per-tensor and batched paths
-agree, it imports with torch alone, and which convs get the shift."""
+"""The functional core: eps_shifted_l2_ against the closed form, under
+GradScaler's scale and inf flag, with torch alone; which convs get the
+shift."""
 import math
 
 import pytest
@@ -31,44 +32,62 @@ def _tensors(dtype=torch.float64, channels_last=False, seed=0):
     return params, grads
 
 
+def _reference_term(p, eps, lam, plain):
+    """``plain·w - lam·ε·ŵ`` per filter, from the closed form."""
+    return eps_shifted_l2_grad(p, eps, lam) + (plain - lam) * p
+
+
 @pytest.mark.parametrize('mode', ['coupled', 'decoupled'])
 @pytest.mark.parametrize('plain_decay', [None, 0.0])
 @pytest.mark.parametrize('channels_last', [False, True])
-def test_batched_path_equals_per_tensor_path(mode, plain_decay,
-                                             channels_last):
-    kw = dict(eps=1e-2, weight_decay=0.05, plain_decay=plain_decay,
-              mode=mode, lr=0.3)
-    p1, g1 = _tensors(channels_last=channels_last)
-    p2, g2 = _tensors(channels_last=channels_last)
-    eps_shifted_l2_(p1, g1, foreach=False, **kw)
-    eps_shifted_l2_(p2, g2, foreach=True, **kw)
-    for a, b, c, d in zip(p1, p2, g1, g2):
+def test_the_step_adds_the_closed_form_term(mode, plain_decay,
+                                            channels_last):
+    """float64: the in-place term equals λ(w - εŵ) (or -λεŵ alone) of
+    the closed form to rounding, in any layout, a constant filter too."""
+    params, grads = _tensors(channels_last=channels_last)
+    lam, eps, lr = 0.05, 1e-2, 0.1
+    plain = lam if plain_decay is None else plain_decay
+    terms = [_reference_term(p, eps, lam, plain) for p in params]
+    expected = ([g + t for g, t in zip(grads, terms)] if mode == 'coupled'
+                else [p - lr * t for p, t in zip(params, terms)])
+    eps_shifted_l2_(params, grads, eps=eps, weight_decay=lam,
+                    plain_decay=plain_decay, mode=mode, lr=lr)
+    got = grads if mode == 'coupled' else params
+    for a, b in zip(got, expected):
         torch.testing.assert_close(a, b, rtol=1e-13, atol=1e-15)
-        torch.testing.assert_close(c, d, rtol=1e-13, atol=1e-15)
-    p0, g0 = _tensors(channels_last=channels_last)
-    changed = p1 if mode == 'decoupled' else g1
-    before = p0 if mode == 'decoupled' else g0
-    assert all(not torch.equal(a, b) for a, b in zip(changed, before))
 
 
-def test_coupled_step_adds_the_exact_gradient_of_r():
-    params, grads = _tensors()
-    expected = [g + eps_shifted_l2_grad(p, 1e-2, 0.05)
-                for p, g in zip(params, grads)]
-    eps_shifted_l2_(params, grads, eps=1e-2, weight_decay=0.05,
-                    foreach=True)
-    for got, want in zip(grads, expected):
-        torch.testing.assert_close(got, want, rtol=1e-13, atol=1e-15)
-
-
-def test_batched_path_in_float32_matches_a_float64_reference():
+def test_float32_step_matches_a_float64_reference():
     p64, g64 = _tensors()
-    p32 = [p.float() for p in p64]
-    g32 = [g.float() for g in g64]
-    eps_shifted_l2_(p64, g64, eps=1e-3, weight_decay=1e-4, foreach=False)
-    eps_shifted_l2_(p32, g32, eps=1e-3, weight_decay=1e-4, foreach=True)
+    p32, g32 = [p.float() for p in p64], [g.float() for g in g64]
+    eps_shifted_l2_(p64, g64, eps=1e-3, weight_decay=1e-4)
+    eps_shifted_l2_(p32, g32, eps=1e-3, weight_decay=1e-4)
     for a, b in zip(g32, g64):
         torch.testing.assert_close(a.double(), b, rtol=1e-6, atol=1e-7)
+
+
+def test_grad_scale_scales_the_coupled_term_exactly():
+    """Under a fused optimizer's GradScaler the gradients are scaled by s
+    (a power of two): the term is added times s (to float32 rounding:
+    the unscaled path may fuse its multiply-add)."""
+    params, grads = _tensors(torch.float32)
+    scaled = [g * 2.**10 for g in grads]
+    eps_shifted_l2_(params, grads, eps=1e-2, weight_decay=0.05)
+    eps_shifted_l2_(params, scaled, eps=1e-2, weight_decay=0.05,
+                    grad_scale=torch.tensor(2.**10))
+    for a, b in zip(grads, scaled):
+        torch.testing.assert_close(b, a * 2.**10, rtol=1e-6, atol=0)
+
+
+def test_found_inf_holds_the_decoupled_step_back():
+    params, grads = _tensors()
+    before = [p.clone() for p in params]
+    eps_shifted_l2_(params, grads, eps=1e-2, weight_decay=0.05,
+                    mode='decoupled', lr=0.1, found_inf=torch.tensor(1.))
+    assert all(torch.equal(a, b) for a, b in zip(params, before))
+    eps_shifted_l2_(params, grads, eps=1e-2, weight_decay=0.05,
+                    mode='decoupled', lr=0.1, found_inf=torch.tensor(0.))
+    assert not any(torch.equal(a, b) for a, b in zip(params, before))
 
 
 def test_bad_arguments_are_refused():
@@ -156,41 +175,3 @@ def test_a_timm_convention_ws_conv_gets_the_variance_eps_rule():
     assert 'Use eps >= 0.1,' in str(e.value)
     assert set(eps_shift_weights(model, eps=0.1).values()) == {
         '0.weight', '1.weight'}
-
-
-class _LooksCuda(torch.Tensor):
-    """A CPU tensor that says it is on CUDA: the default path must not
-    depend on the device."""
-
-    @property
-    def is_cuda(self):
-        return True
-
-
-def test_the_default_path_is_per_tensor_on_every_device(monkeypatch):
-    from mmdet_eps_l2.ops import eps_shift
-
-    def batched(*args):
-        raise AssertionError('the default took the batched path')
-
-    monkeypatch.setattr(eps_shift, '_multi_tensor_eps_shifted_l2_', batched)
-    params, grads = _tensors()
-    params = [p.as_subclass(_LooksCuda) for p in params]
-    assert all(p.is_cuda for p in params)
-    expected = [g + eps_shifted_l2_grad(p.as_subclass(torch.Tensor), 1e-2,
-                                        0.05) for p, g in zip(params, grads)]
-    eps_shifted_l2_(params, grads, eps=1e-2, weight_decay=0.05)
-    for got, want in zip(grads, expected):
-        torch.testing.assert_close(got, want, rtol=1e-13, atol=1e-15)
-
-
-def test_the_batched_path_keeps_nothing_between_steps():
-    # no cache keyed by the weights' shapes: nothing per element outlives
-    # a step
-    from mmdet_eps_l2.ops import eps_shift
-    assert not hasattr(eps_shift._filter_index, 'cache_info')
-    params, grads = _tensors()
-    eps_shifted_l2_(params, grads, eps=1e-2, weight_decay=0.05,
-                    foreach=True)
-    held = [v for v in vars(eps_shift).values() if torch.is_tensor(v)]
-    assert held == []

@@ -86,7 +86,7 @@ def test_one_file_recipe_gives_gn_ws_with_the_shift(tmp_path, detector,
                                                     depth, eps):
     from mmdet.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
     cfg = Config.fromfile(write_recipe(tmp_path, detector, depth, eps))
-    assert check_config(cfg, check_paths=False) is None
+    assert check_config(cfg, check_paths=False) == []
     assert cfg.model.backbone.depth == depth
     assert cfg.model.backbone.init_cfg.checkpoint == \
         f'open-mmlab://jhu/resnet{depth}_gn_ws'
@@ -190,7 +190,7 @@ optim_wrapper = dict(
     paramwise_cfg=dict(eps_l2=dict(eps=1e-3, mode='decoupled')))
 ''')
     cfg = Config.fromfile(str(path))
-    assert check_config(cfg, check_paths=False) is None
+    assert check_config(cfg, check_paths=False) == []
     assert dict(cfg.optim_wrapper.optimizer) == dict(
         type='AdamW', lr=1e-4, weight_decay=0.05)
     wrapper_cfg = dict(cfg.optim_wrapper)

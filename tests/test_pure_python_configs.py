@@ -68,7 +68,7 @@ def test_pure_python_config_builds_what_the_text_config_builds(text):
     from mmdet_eps_l2.checks import check_config
     text_cfg = Config.fromfile(osp.join(ROOT, 'configs', text))
     pure_cfg = Config.fromfile(osp.join(PURE, PAIRS[text]))
-    assert check_config(pure_cfg, check_paths=False) is None
+    assert check_config(pure_cfg, check_paths=False) == []
     model_a, wrapper_a, groups_a = _build(text_cfg)
     model_b, wrapper_b, groups_b = _build(pure_cfg)
     assert repr(model_a) == repr(model_b)

@@ -40,9 +40,13 @@ class Recorder:
 
     def __init__(self):
         self.calls = []
+        self.lines = []
 
     def add_scalars(self, scalars, step):
         self.calls.append((step, dict(scalars)))
+
+    def info(self, line):
+        self.lines.append(line)
 
 
 def make(lr, lam, eps=1e-3):
@@ -54,7 +58,7 @@ def make(lr, lam, eps=1e-3):
     runner = SimpleNamespace(
         model=model, optim_wrapper=wrapper, iter=0,
         message_hub=MessageHub.get_instance(f'ws_test_{lr}_{lam}'),
-        visualizer=Recorder())
+        visualizer=Recorder(), logger=Recorder())
     hook = WeightStatsHook(interval=2)
     hook.before_train(runner)
     return model, wrapper, runner, hook
@@ -102,8 +106,11 @@ def test_logs_exact_sigma_and_effective_lr_and_is_silent_between():
         assert stats[key] == pytest.approx(value, rel=1e-6), key
         assert runner.message_hub.get_scalar(key).current() == \
             pytest.approx(value, rel=1e-6)
-    # not in the text log line unless asked
-    assert 'train/ws/neck/sigma_min' not in runner.message_hub.log_scalars
+    # one text line: σ over all 3 filters, min and (lower) median, and the
+    # fraction near ε
+    assert runner.logger.lines == [
+        f'ws iter 2: sigma min {s2:.4g} median {s1:.4g} over 3 WS filters, '
+        'near eps 0.333']
 
 
 def test_gradient_norms_are_the_loss_part_and_the_regularizer_part():

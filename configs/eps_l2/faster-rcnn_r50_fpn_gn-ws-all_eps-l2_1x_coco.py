@@ -8,6 +8,7 @@ _base_ = [
     '../_base_/eps-l2_plugin.py',
 ]
 model = {{_base_.gn_ws_faster_rcnn}}  # WSConv2d + GN(32), jhu R-50 GN+WS init
+custom_hooks = [*_base_.get('custom_hooks', []), *_base_.eps_l2_hooks]
 optim_wrapper = dict(
     constructor='EpsShiftedL2OptimWrapperConstructor',
     paramwise_cfg=dict(eps_l2=dict(eps=1e-3)))

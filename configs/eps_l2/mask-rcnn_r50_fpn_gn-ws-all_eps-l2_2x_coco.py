@@ -8,6 +8,7 @@ _base_ = [
     '../_base_/eps-l2_plugin.py',
 ]
 model = {{_base_.gn_ws_mask_rcnn}}  # WSConv2d + GN(32), jhu R-50 GN+WS init
+custom_hooks = [*_base_.get('custom_hooks', []), *_base_.eps_l2_hooks]
 
 max_epochs = 24
 train_cfg = dict(max_epochs=max_epochs)

@@ -3,12 +3,13 @@
 :func:`check_config` raises :class:`ConfigCheckError` naming each problem
 of the config (unknown conv / hook / constructor type, a missing
 optimizer, bad ``eps_l2`` settings, an ε below the floor of a
-``sqrt(var + e)`` WS conv, bad hook arguments, ``--amp`` without a GPU,
-missing plugin import, missing data roots and annotation files) before a
-Runner creates its work dir; :func:`check_data` does the same for the data
-a loop reads (paths, then the annotation files: :mod:`.data`) before the
-loop starts.
+``sqrt(var + e)`` WS conv, no trainable WS conv in the built model, bad
+hook arguments, ``--amp`` without a GPU, missing plugin import, missing
+data roots and annotation files); :func:`check_data` does the same for the
+data a loop reads (paths, then the annotation files: :mod:`.data`).  Both
+run before a Runner exists (:mod:`mmdet_eps_l2.tools.check`).
 """
+import copy
 import importlib
 import os
 import os.path as osp
@@ -251,6 +252,48 @@ def _check_plugin_hooks(cfg) -> List[str]:
     return problems
 
 
+def _missing_plugin_hooks(cfg) -> List[str]:
+    """A note when the ε-shift trains without the plugin's hooks (a
+    ``custom_hooks`` of the user's own that replaced the snippet's)."""
+    optim = cfg.get('optim_wrapper') or {}
+    if type_name(optim.get('constructor')) != \
+            'EpsShiftedL2OptimWrapperConstructor':
+        return []
+    present = {type_name(h.get('type')) for h in cfg.get('custom_hooks') or []
+               if isinstance(h, dict)}
+    missing = [h for h in PLUGIN_HOOKS if h not in present]
+    if not missing:
+        return []
+    return [f'custom_hooks has no {" and no ".join(missing)}: σ is not '
+            'logged and a resumed run does not continue the same random '
+            'numbers; keep your hooks and add the plugin\'s with '
+            "custom_hooks = [*_base_.get('custom_hooks', []), "
+            '*_base_.eps_l2_hooks]']
+
+
+def _check_built_model(cfg) -> List[str]:
+    """What only the built model shows: build it (no weights are loaded)
+    and, with this package's constructor, its parameter groups, which
+    refuse an ε below a WS conv's floor and a model without a trainable
+    WS conv."""
+    from mmdet.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
+    optim = copy.deepcopy(dict(cfg.get('optim_wrapper') or {}))
+    constructor = optim.pop('constructor', None)
+    if type_name(constructor) != 'EpsShiftedL2OptimWrapperConstructor' or \
+            'optimizer' not in optim:
+        return []
+    model = MODELS.build(copy.deepcopy(cfg.model))
+    try:
+        OPTIM_WRAPPER_CONSTRUCTORS.build(
+            dict(type=constructor, optim_wrapper_cfg=optim,
+                 paramwise_cfg=optim.pop('paramwise_cfg', None))
+        ).build_param_groups(model)
+    except (KeyError, TypeError, ValueError) as e:
+        message = e.args[0] if isinstance(e, KeyError) and e.args else e
+        return [f'optim_wrapper: {message}']
+    return []
+
+
 #: devices on which mmengine's AmpOptimWrapper trains
 AMP_DEVICES = ('cuda', 'npu', 'mlu', 'musa')
 
@@ -325,13 +368,17 @@ def _raise(problems: List[str]) -> None:
                                '\n  - '.join(problems))
 
 
-def check_config(cfg, check_paths: bool = True) -> None:
+def check_config(cfg, check_paths: bool = True) -> List[str]:
     """Raise :class:`ConfigCheckError` listing every problem of the config
     itself (imports, registered types, the optimizer, ``eps_l2`` and the
     smallest ε of the model's WS convs, hooks, the WS recipe, ``--amp``
-    without a GPU) and, with ``check_paths``, every data root and
-    annotation file of its dataloaders and evaluators that does not exist:
-    all that is cheap to check before a Runner exists."""
+    without a GPU), then of the model it builds (no trainable WS conv) and,
+    with ``check_paths``, every data root and annotation file of its
+    dataloaders and evaluators that does not exist.
+
+    Returns:
+        Notes that do not stop training (the plugin's hooks left out).
+    """
     problems = _check_imports(cfg)
     if not problems:
         problems += _check_registered(cfg)
@@ -343,7 +390,10 @@ def check_config(cfg, check_paths: bool = True) -> None:
     problems += _check_amp(cfg)
     if check_paths:
         problems += _check_data_paths(cfg)
+    if not problems:
+        problems += _check_built_model(cfg)
     _raise(problems)
+    return _missing_plugin_hooks(cfg)
 
 
 def check_data(cfg, entry: str, inspect_data: bool = True) -> List[str]:

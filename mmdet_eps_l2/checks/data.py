@@ -3,9 +3,8 @@
 :func:`check_coco_data` parses each split's annotation file once, on its
 own (mmdet parses the file again when it builds the dataset; the parse is
 dropped as soon as the file is checked), and returns ``(problems,
-notes)``: problems stop the run before its loop starts (``CheckedRunner``:
-after the Runner has made its work dir and model, before any data is
-loaded), notes are logged and training goes on.
+notes)``: problems stop the run before any Runner exists
+(:mod:`mmdet_eps_l2.tools.check`), notes are printed and training goes on.
 
 Problems (each names the file or config key, what was expected and what
 was found):

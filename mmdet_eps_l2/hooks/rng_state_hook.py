@@ -29,6 +29,10 @@ class RNGStateHook(Hook):
     the seeded generators (a warning says so): it is valid, but not
     identical to an uninterrupted run.  A checkpoint loaded with
     ``load_from`` (no resume) is left alone.
+
+    It also stores the world size; a resume with another one is logged as
+    a warning, since the global batch changed while the lr and the
+    schedule did not.
     """
 
     priority = 'VERY_LOW'
@@ -40,6 +44,7 @@ class RNGStateHook(Hook):
         state = dict(cpu=torch.get_rng_state())
         if torch.cuda.is_available() and torch.cuda.is_initialized():
             state['cuda'] = torch.cuda.get_rng_state_all()
+        state['world_size'] = get_world_size()
         checkpoint['torch_rng_state'] = state
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
@@ -49,6 +54,14 @@ class RNGStateHook(Hook):
         loaded, self._loaded = self._loaded, None
         if loaded is None or runner.iter == 0:
             return  # not a resume (or a checkpoint without the state)
+        saved_world = loaded.get('world_size')
+        if saved_world is not None and saved_world != get_world_size():
+            print_log(
+                f'RNGStateHook: resuming with {get_world_size()} process(es) '
+                f'a run saved with {saved_world}: the global batch changed '
+                f'by a factor {get_world_size() / saved_world:g}, the lr and '
+                'the schedule did not', logger='current',
+                level=logging.WARNING)
         if get_world_size() > 1:
             print_log(
                 "RNGStateHook: the checkpoint holds rank 0's RNG state only; "

@@ -5,8 +5,8 @@ from typing import Dict, List, Optional
 
 import torch
 import torch.nn as nn
-from torch.optim.optimizer import register_optimizer_step_pre_hook
 from mmengine.hooks import Hook
+from mmengine.optim import OptimWrapperDict
 from mmdet.registry import HOOKS
 
 from ..ops import filter_mean_std
@@ -55,17 +55,16 @@ class WeightStatsHook(Hook):
     * ``reg_grad_norm``: L2 norm of the regularizer's gradient, ∂R/∂w of the
       ε-shifted L2 for ε-shifted groups, ``weight_decay · w`` otherwise.
 
-    Its own cost on a logged iteration is logged as
-    ``weight_stats_hook/time_s``.  The gradient norms are read in a step
-    pre-hook common to all optimizers (torch's public
-    ``register_optimizer_step_pre_hook``; it acts on the runner's optimizer
-    only), which torch runs before each optimizer's own pre-hooks, hence
-    before the regularizer touches the gradients; nothing runs between
-    intervals.  With ``log_to_console=True`` the hook also writes them to
-    the text log, one line per layer group at its own interval (not through
-    mmengine's log processor, whose ``mean_pattern`` would average the
-    ``*grad_norm`` values over its window, and whose JSON record would hold
-    every value a second time).
+    One text line per interval gives σ over all WS conv filters (min,
+    median) and, where ε > 0, the fraction near ε.  Its own cost on a
+    logged iteration is logged as ``weight_stats_hook/time_s``.
+
+    The gradient norms are read in a step pre-hook on each of the runner's
+    optimizers, put before the optimizer's other pre-hooks (so before the
+    ε-shift adds to the gradients), and removed after training; nothing
+    runs between intervals.  Under ``GradScaler`` with a fused optimizer,
+    the gradients are read unscaled.  With ``torch.compile`` the reader runs
+    eagerly (``torch.compiler.disable``).
     """
 
     priority = 'NORMAL'  # before LoggerHook (BELOW_NORMAL) reads the hub
@@ -76,8 +75,7 @@ class WeightStatsHook(Hook):
                  interval: int = 50,
                  eps: Optional[float] = None,
                  near_eps_rtol: float = 0.1,
-                 prefix: str = 'ws',
-                 log_to_console: bool = False) -> None:
+                 prefix: str = 'ws') -> None:
         if not isinstance(interval, int) or interval < 1:
             raise ValueError(f'WeightStatsHook interval must be an int >= 1, '
                              f'got {interval!r}')
@@ -85,20 +83,20 @@ class WeightStatsHook(Hook):
         self.eps = eps
         self.near_eps_rtol = near_eps_rtol
         self.prefix = prefix
-        self.log_to_console = log_to_console
         self._record = False
         self._grad_sq: Dict[str, List[float]] = {}
-        self._handle = None
-        self._optimizer = None
+        self._handles: List = []
+        self._tracked: Dict[str, list] = OrderedDict()
         self.last_cost_s = 0.0
 
     # ----------------------------------------------------------- discovery
-    def _collect(self, model: nn.Module, optimizer) -> None:
+    def _collect(self, model: nn.Module, optimizers) -> None:
         model = getattr(model, 'module', model)
         param_group = {}
-        for group in optimizer.param_groups:
-            for p in group['params']:
-                param_group[id(p)] = group
+        for optimizer in optimizers:
+            for group in optimizer.param_groups:
+                for p in group['params']:
+                    param_group[id(p)] = group
         self._tracked = OrderedDict()  # layer group -> [(param, opt group)]
         for name, module in model.named_modules():
             if is_ws_conv(module) and id(module.weight) in param_group:
@@ -108,22 +106,24 @@ class WeightStatsHook(Hook):
                                               param_group[id(module.weight)]))
 
     def before_train(self, runner) -> None:
-        optimizer = getattr(runner.optim_wrapper, 'optimizer', None)
-        if not isinstance(optimizer, torch.optim.Optimizer):
-            raise TypeError('WeightStatsHook needs a single OptimWrapper '
-                            f'(got {type(runner.optim_wrapper).__name__})')
-        self._collect(runner.model, optimizer)
-        self._optimizer = optimizer
-        # torch runs the step pre-hooks common to all optimizers before each
-        # optimizer's own, so this one reads the loss gradient before the
-        # regularizer's hook (registered when the optimizer was built) adds
-        # to it; it acts on this runner's optimizer only
-        self._handle = register_optimizer_step_pre_hook(self._read_grads)
+        wrapper = runner.optim_wrapper
+        wrappers = wrapper.values() if isinstance(wrapper, OptimWrapperDict) \
+            else [wrapper]
+        optimizers = [w.optimizer for w in wrappers]
+        self._collect(runner.model, optimizers)
+        for optimizer in optimizers:
+            handle = optimizer.register_step_pre_hook(self._read_grads)
+            # first among this optimizer's pre-hooks: read the loss gradient
+            # before the eps-shift's hook (registered when the optimizer was
+            # built) adds to it
+            optimizer._optimizer_step_pre_hooks.move_to_end(
+                handle.id, last=False)
+            self._handles.append(handle)
 
     def after_train(self, runner) -> None:
-        if self._handle is not None:
-            self._handle.remove()
-            self._handle = None
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
 
     # ---------------------------------------------------------------- work
     def before_train_iter(self, runner, batch_idx: int, data_batch=None):
@@ -132,17 +132,22 @@ class WeightStatsHook(Hook):
             self._grad_sq = {}
             self.last_cost_s = 0.0
 
+    @torch.compiler.disable
     def _read_grads(self, optimizer, args, kwargs) -> None:
-        if not self._record or optimizer is not self._optimizer:
+        if not self._record:
             return
         start = time.perf_counter()
+        # a fused optimizer under GradScaler still holds scaled gradients
+        scale = getattr(optimizer, 'grad_scale', None)
+        scale = 1.0 if scale is None else float(scale)
+        params = {id(p) for g in optimizer.param_groups for p in g['params']}
         with torch.no_grad():
             for layer_group, entries in self._tracked.items():
-                task, reg = 0.0, 0.0
+                task, reg = self._grad_sq.get(layer_group, [0.0, 0.0])
                 for p, group in entries:
-                    if p.grad is None:
+                    if p.grad is None or id(p) not in params:
                         continue
-                    task += _sq_norm(p.grad)
+                    task += _sq_norm(p.grad) / scale**2
                     reg += _sq_norm(self._reg_grad(p, group))
                 self._grad_sq[layer_group] = [task, reg]
         self.last_cost_s += time.perf_counter() - start
@@ -188,24 +193,27 @@ class WeightStatsHook(Hook):
                     stats[f'{key}/reg_grad_norm'] = reg**0.5
         return stats
 
-    def format_stats(self, stats: Dict[str, float], step: int) -> List[str]:
-        """One text line per layer group of :meth:`compute_stats`."""
-        by_group: Dict[str, Dict[str, float]] = OrderedDict()
-        for key, value in stats.items():
-            group, name = key[len(self.prefix) + 1:].rsplit('/', 1)
-            by_group.setdefault(group, {})[name] = value
-        lines = []
-        for group, s in by_group.items():
-            line = (f'{self.prefix} iter {step} {group}: sigma '
-                    f"{s['sigma_median']:.4g} [{s['sigma_min']:.4g}, "
-                    f"{s['sigma_max']:.4g}]  eff_lr {s['eff_lr_median']:.4g}")
-            if 'near_eps_frac' in s:
-                line += f"  near_eps {s['near_eps_frac']:.3f}"
-            if 'task_grad_norm' in s:
-                line += (f"  task_grad {s['task_grad_norm']:.4g}  reg_grad "
-                         f"{s['reg_grad_norm']:.4g}")
-            lines.append(line)
-        return lines
+    def summary_line(self, step: int) -> str:
+        """σ over every tracked filter (min, median) and, where ε > 0, the
+        fraction of filters near ε: the text log's line."""
+        sigmas, near = [], []
+        with torch.no_grad():
+            for entries in self._tracked.values():
+                for p, group in entries:
+                    sigma = filter_mean_std(p.detach())[1].flatten()
+                    sigmas.append(sigma)
+                    eps = self._eps_of(group)
+                    if eps is not None and eps > 0:
+                        near.append((sigma - eps).abs() <=
+                                    self.near_eps_rtol * eps)
+        sigma = torch.cat(sigmas)
+        line = (f'{self.prefix} iter {step}: sigma min {float(sigma.min()):.4g}'
+                f' median {float(sigma.median()):.4g} over {sigma.numel()} '
+                'WS filters')
+        if near:
+            frac = float(torch.cat(near).float().mean())
+            line += f', near eps {frac:.3f}'
+        return line
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None,
                          outputs=None) -> None:
@@ -215,9 +223,8 @@ class WeightStatsHook(Hook):
         stats = self.compute_stats()
         for key, value in stats.items():
             runner.message_hub.update_scalar(key, value)
-        if self.log_to_console:
-            for line in self.format_stats(stats, runner.iter + 1):
-                runner.logger.info(line)
+        if self._tracked:
+            runner.logger.info(self.summary_line(runner.iter + 1))
         self.last_cost_s += time.perf_counter() - start
         stats[self.COST_KEY] = self.last_cost_s
         runner.message_hub.update_scalar(self.COST_KEY, self.last_cost_s)

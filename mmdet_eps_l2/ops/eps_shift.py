@@ -5,40 +5,33 @@ For a weight-standardized conv weight with output filters ``w_f``
 
     R(W)     = (λ/2) Σ_f ‖w_f - ε (w_f - μ_f) / σ_f‖²
              = (λ/2) Σ_f [(n - 1)(σ_f - ε)² + n μ_f²]
+             = (λ/2) ‖W‖² - λ ε (n - 1) Σ_f σ_f + const
 
-    ∂R/∂w_f  = λ [(1 - ε/σ_f)(w_f - μ_f) + μ_f]  =  λ (w_f - ε ŵ_f),
+    ∂R/∂w_f  = λ [(1 - ε/σ_f)(w_f - μ_f) + μ_f]  =  λ w_f - λ ε ŵ_f,
                ŵ_f = (w_f - μ_f) / σ_f
 
 ε = 0 gives exactly λ w (plain weight decay); the minimizer of R alone is
 μ = 0, σ = ε.  A constant filter (σ = 0) has ŵ = 0.
 
-Per filter the term is written ``α·w + β`` with ``α = λ_plain - λ ε/σ`` and
-``β = λ ε μ/σ`` (λ_plain = λ for the whole term, 0 when an optimizer's own
-``weight_decay`` already adds ``λ·w``): the coefficients need only two
-reductions of ``w`` (Σw, Σw², accumulated in float64), and the term is
-added in place.
+The gradient is plain weight decay ``λ w`` plus the shift ``-λ ε ŵ``, whose
+norm is ``λ ε √(n - 1)`` whatever σ is.  :func:`eps_shifted_l2_` adds the
+shift, and the ``λ w`` part only when the optimizer does not add it itself
+(``plain_decay``).  Per tensor it runs one ``std_mean``, ``1 / σ`` (two ops),
+``w - μ`` and one in-place ``addcmul_``: five aten ops (six with the plain
+part), nothing kept between steps, one temporary the size of the weight.
 
-:func:`eps_shifted_l2_` applies it to a list of tensors, like
-``torch.optim``'s functional optimizers, on one of two paths that give the
-same result up to float64 summation order (tested):
-
-* per tensor (the default, on every device): per weight, the two
-  reductions of :func:`filter_mean_std` and two in-place passes; nothing
-  is kept between steps, and the largest temporary is the float64 copy of
-  one weight that each reduction makes;
-* batched (``foreach=True``): all tensors of one device and dtype laid end
-  to end, a fixed number of kernels whatever the number of tensors; it
-  makes several temporaries the size of all those weights together (their
-  concatenation, its float64 copy and square, a per-element filter index,
-  the term), so it trades memory for fewer kernel launches.  It is chosen
-  in this functional API or with ``EpsShiftedL2StepHook(foreach=True)``;
-  the constructor registers the default hook.
+Under ``torch.amp.GradScaler`` with an optimizer that unscales inside its
+own kernel (``fused=True``), the gradients the term is added to are still
+scaled: ``grad_scale`` multiplies the coupled term so that the kernel's
+division gives back exactly the unscaled step, and ``found_inf`` (the
+kernel then skips the step) keeps the decoupled form from moving the
+weights.  Both are tensors and are read without a host synchronisation.
 """
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Optional, Sequence
 
 import torch
 
-from .weight_standardization import filter_mean_std, mean_std_from_sums
+from .weight_standardization import filter_mean_std
 
 #: how the term is applied: added to the gradient before the optimizer's
 #: update (``'coupled'``, like ``SGD(weight_decay=λ)``), or to the weight
@@ -46,34 +39,14 @@ from .weight_standardization import filter_mean_std, mean_std_from_sums
 MODES = ('coupled', 'decoupled')
 
 
-def shift_coefficients(weight: torch.Tensor, eps: float, lam_eps: float,
-                       lam_plain: float = 0.) -> Tuple[torch.Tensor,
-                                                       torch.Tensor]:
-    """Per-filter ``(α, β)`` such that ``α·w + β = lam_plain·w - lam_eps·ε·ŵ``.
-
-    With ``ŵ = (w - μ) / σ`` (σ unbiased, no ε_ws):
-    ``α = lam_plain - lam_eps·ε/σ`` and ``β = lam_eps·ε·μ/σ``, both float64
-    of shape ``(C_out, 1, ..., 1)``, from two read-only reductions of ``w``
-    (:func:`filter_mean_std`).  A constant filter (σ = 0) has ŵ = 0, so
-    α = lam_plain and β = 0 there.
-    """
-    mean, sigma = filter_mean_std(weight.detach())
-    return _alpha_beta(mean, sigma, eps, lam_eps, lam_plain)
-
-
-def _alpha_beta(mean, sigma, eps, lam_eps, lam_plain):
-    inv_sigma = torch.where(sigma > 0, 1.0 / sigma, torch.zeros_like(sigma))
-    alpha = lam_plain - (lam_eps * eps) * inv_sigma
-    beta = (lam_eps * eps) * mean * inv_sigma
-    return alpha, beta
-
-
 def eps_shifted_l2_grad(weight: torch.Tensor, eps: float,
                         weight_decay: float) -> torch.Tensor:
-    """``∂R/∂w = λ (w - ε ŵ)``, ŵ with unbiased σ (see module docstring)."""
-    alpha, beta = shift_coefficients(weight, eps, weight_decay, weight_decay)
+    """``∂R/∂w = λ (w - ε ŵ)``, ŵ with unbiased σ (see module docstring);
+    ŵ = 0 for a constant filter."""
     w = weight.detach()
-    return torch.addcmul(beta.to(w.dtype), w, alpha.to(w.dtype))
+    mean, std = filter_mean_std(w)
+    w_hat = torch.where(std > 0, (w - mean) / std, torch.zeros_like(w))
+    return (weight_decay * (w - eps * w_hat)).to(w.dtype)
 
 
 def eps_shifted_l2_value(weight: torch.Tensor, eps: float,
@@ -94,13 +67,16 @@ def eps_shifted_l2_(params: Sequence[torch.Tensor],
                     plain_decay: Optional[float] = None,
                     mode: str = 'coupled',
                     lr: float = 0.,
-                    foreach: Optional[bool] = None) -> None:
+                    grad_scale: Optional[torch.Tensor] = None,
+                    found_inf: Optional[torch.Tensor] = None) -> None:
     """Apply the ε-shifted L2 term to ``params`` / ``grads``, in place.
 
-    With ``α·w + β = plain_decay·w - weight_decay·ε·ŵ`` per filter:
+    With ``t = plain_decay·w - weight_decay·ε·ŵ`` per filter:
 
-    * ``mode='coupled'``: ``g ← g + α·w + β`` for each pair;
-    * ``mode='decoupled'``: ``w ← w - lr·(α·w + β)`` (``grads`` unused).
+    * ``mode='coupled'``: ``g ← g + s·t``, ``s = grad_scale`` (1 if None:
+      the gradients are not scaled);
+    * ``mode='decoupled'``: ``w ← w - lr·k·t``, ``k = 1 - found_inf``
+      (1 if None); ``grads`` unused.
 
     Args:
         params, grads: WS conv weights (filters along dim 0) and their
@@ -109,77 +85,44 @@ def eps_shifted_l2_(params: Sequence[torch.Tensor],
         plain_decay: the λ of the ``λ·w`` part; default ``weight_decay``
             (the whole term); 0 when the optimizer adds ``λ·w`` itself.
         lr: the step of the decoupled form.
-        foreach: the batched path (True) or per tensor (False or None,
-            the default); the module docstring says what each holds.
+        grad_scale, found_inf: ``GradScaler``'s loss scale and inf flag
+            (0-dim tensors) when the optimizer's kernel unscales and skips
+            by itself (fused optimizers under AMP).
     """
     if mode not in MODES:
         raise ValueError(f'mode must be one of {MODES}, got {mode!r}')
     if len(params) != len(grads):
         raise ValueError(f'{len(params)} params but {len(grads)} grads')
-    if not params:
-        return
     plain = weight_decay if plain_decay is None else plain_decay
-    impl = _multi_tensor_eps_shifted_l2_ if foreach \
-        else _single_tensor_eps_shifted_l2_
+    # target += s·(a·w + b·ŵ)
+    if mode == 'coupled':
+        a, b, s = plain, -weight_decay * eps, grad_scale
+    else:
+        a, b = -lr * plain, lr * weight_decay * eps
+        s = None if found_inf is None else 1 - found_inf
+    if a == 0 and b == 0:
+        return
     with torch.no_grad():
-        impl(list(params), list(grads), eps, weight_decay, plain, mode, lr)
+        for p, g in zip(params, grads):
+            _add_term_(g if mode == 'coupled' else p, p, a, b, s)
 
 
-def _single_tensor_eps_shifted_l2_(params, grads, eps, lam, plain, mode,
-                                   lr) -> None:
-    for p, g in zip(params, grads):
-        alpha, beta = shift_coefficients(p, eps, lam, plain)
-        if mode == 'coupled':
-            # g += α·w + β: two in-place passes
-            g.addcmul_(p, alpha.to(g.dtype))
-            g.add_(beta.to(g.dtype))
+def _add_term_(target: torch.Tensor, w: torch.Tensor, a: float, b: float,
+               s: Optional[torch.Tensor]) -> None:
+    """``target += s·(a·w + b·ŵ)`` in place, ŵ from ``w`` before the update
+    (``s`` a 0-dim tensor, or None for 1)."""
+    if b != 0:
+        mean, std = filter_mean_std(w)
+        # a constant filter has σ = 0 and w - μ = 0: the floor keeps s / σ
+        # finite, so its term is 0 (ŵ = 0)
+        sigma = std.clamp_min(torch.finfo(std.dtype).tiny**0.5)
+        s_over_sigma = sigma.reciprocal_() if s is None \
+            else torch.div(s, sigma)
+        centered = w - mean
+    if a != 0:
+        if s is None:
+            target.add_(w, alpha=a)
         else:
-            # w ← w - lr (α·w + β) = (1 - lr α)·w - lr β
-            p.mul_((1.0 - lr * alpha).to(p.dtype))
-            p.sub_((lr * beta).to(p.dtype))
-
-
-def _filter_index(shapes: Sequence[torch.Size], device: torch.device
-                  ) -> Tuple[torch.Tensor, Tuple[int, ...], torch.Tensor]:
-    """For tensors of ``shapes`` laid end to end: the filter of each
-    element, the element count of each tensor and the element count of
-    each filter (float64).  Made at each call, so nothing per element
-    outlives the step."""
-    sizes = [n for s in shapes for n in [s.numel() // s[0]] * s[0]]
-    per_filter = torch.tensor(sizes, device=device)
-    index = torch.repeat_interleave(
-        torch.arange(len(sizes), device=device), per_filter)
-    return (index, tuple(s.numel() for s in shapes),
-            per_filter.to(torch.float64))
-
-
-def _bucket(params, grads) -> Dict[Tuple, List[int]]:
-    buckets: Dict[Tuple, List[int]] = {}
-    for i, p in enumerate(params):
-        buckets.setdefault((p.device, p.dtype, grads[i].dtype), []).append(i)
-    return buckets
-
-
-def _multi_tensor_eps_shifted_l2_(params, grads, eps, lam, plain, mode,
-                                  lr) -> None:
-    """All tensors of one device and dtype at once: the weights laid end to
-    end, per-filter Σw and Σw² by one ``index_add_`` each (float64), α and
-    β per filter, one ``addcmul`` for every element, one ``_foreach_``
-    update; a fixed number of kernels whatever the number of tensors."""
-    for indices in _bucket(params, grads).values():
-        ps = [params[i] for i in indices]
-        gs = [grads[i] for i in indices]
-        index, numels, n = _filter_index([p.shape for p in ps], ps[0].device)
-        flat = torch.cat([p.reshape(-1) for p in ps])
-        flat64 = flat.to(torch.float64)
-        total = torch.zeros_like(n).index_add_(0, index, flat64)
-        sq = torch.zeros_like(n).index_add_(0, index, flat64 * flat64)
-        mean, sigma = mean_std_from_sums(total, sq, n)
-        alpha, beta = _alpha_beta(mean, sigma, eps, lam, plain)
-        term = torch.addcmul(beta.to(flat.dtype)[index], flat,
-                             alpha.to(flat.dtype)[index])
-        parts = [t.view(p.shape) for t, p in zip(term.split(numels), ps)]
-        if mode == 'coupled':
-            torch._foreach_add_(gs, [t.to(g.dtype) for t, g in zip(parts, gs)])
-        else:
-            torch._foreach_add_(ps, parts, alpha=-lr)
+            target.addcmul_(w, s, value=a)
+    if b != 0:
+        target.addcmul_(centered, s_over_sigma, value=b)

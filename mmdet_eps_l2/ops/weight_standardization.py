@@ -1,4 +1,5 @@
-"""Per-filter weight standardization with a fused, layout-agnostic autograd.
+"""Per-filter weight standardization with an analytic, layout-agnostic
+autograd.
 
 For a conv weight ``W`` of shape ``(C_out, C_in / groups, kh, kw)`` every
 output filter ``w_f`` (``n = C_in / groups * kh * kw`` elements) becomes
@@ -15,23 +16,24 @@ The alternative ``'timm'`` convention (timm's ``StdConv2d``) uses the biased
 
     ŵ_f = (w_f - μ_f) / sqrt(σ_f,biased² + eps)           ('timm')
 
-Implementation notes ('mmcv' convention):
+Implementation ('mmcv' convention), written for few kernel launches:
 
-* forward: two reductions (Σw, Σw², accumulated in float64, each over a
-  float64 copy of a float32 weight, freed at once: :func:`filter_mean_std`)
-  and one ``addcmul`` writing ŵ, instead of the separate mean, std,
-  subtraction and division of ``conv_ws_2d``;
-* backward is analytic, with ``d = σ + eps`` and ``g = ∂L/∂ŵ``:
+* forward: one ``std_mean`` (both statistics in one reduction), then
+  ``inv = 1 / (σ + eps)`` and ``ŵ = (w - μ) · inv``: five aten ops;
+* backward is analytic, with ``g = ∂L/∂ŵ``:
 
-      ∂L/∂w_f = g / d - mean(g) / d - ŵ · Σ(g ŵ) / ((n - 1) σ)
+      ∂L/∂w_f = inv · (g - mean(g)) - ŵ · Σ(g ŵ) / ((n - 1) σ)
 
-  computed as ``g/d + a·w + b`` (per-filter a, b) from two reductions and
-  two element-wise passes; ŵ is not kept for backward;
-* reductions run over dims (1, 2, 3) of the 4-D tensor, so any memory layout
-  (channels_last included) works without a copy;
-* statistics are always computed in float32 or float64: half / bfloat16
-  weights are promoted, so tiny weights neither underflow nor overflow;
-  the result is returned in the weight's dtype.
+  from the saved ŵ (the tensor the convolution saves anyway), σ and inv:
+  eight aten ops.  A constant filter (σ = 0, ŵ = 0) gets ``inv · (g -
+  mean(g))``.
+* every op is element-wise or a reduction over dims (1, 2, 3), so any
+  memory layout (channels_last included) works and is kept;
+* statistics are computed in the weight's dtype when it is float32 or
+  float64; half / bfloat16 weights are promoted to float32, so tiny weights
+  neither underflow nor overflow, and the result is returned in the
+  weight's dtype.  Under autocast the weight stays float32 here and only
+  the convolution runs in the autocast dtype.
 """
 from typing import Tuple
 
@@ -42,47 +44,25 @@ from torch.autograd.function import once_differentiable
 #: the standardization conventions understood by :func:`standardize_weight`.
 CONVENTIONS: Tuple[str, ...] = ('mmcv', 'timm')
 
-_FILTER_DIMS = (1, 2, 3)
+
+def _stats_input(w: torch.Tensor) -> torch.Tensor:
+    """``w`` itself when float32 / float64, else a float32 copy."""
+    if w.dtype in (torch.float32, torch.float64):
+        return w
+    return w.float()
 
 
-def _stats_dtype(dtype: torch.dtype) -> torch.dtype:
-    return torch.float64 if dtype == torch.float64 else torch.float32
+def _filter_dims(w: torch.Tensor) -> Tuple[int, ...]:
+    return tuple(range(1, w.dim()))
 
 
 def filter_mean_std(w: torch.Tensor):
-    """Per-filter mean and **unbiased** std, float64, shape (C_out, 1, 1, 1).
-
-    From two reductions over ``w`` (Σw and Σw²) that leave ``w`` as it is.
-    For a ``w`` that is not float64, torch converts it to float64 for each
-    of them: one temporary of ``w``'s element count in float64 at a time,
-    freed when the reduction ends.  Float64 accumulation keeps
-    ``Σw² - (Σw)²/n`` exact enough even for filters whose mean is large
-    against their spread.
-    """
-    total = w.sum(dim=_FILTER_DIMS, keepdim=True, dtype=torch.float64)
-    norm = torch.linalg.vector_norm(
-        w, dim=_FILTER_DIMS, keepdim=True, dtype=torch.float64)
-    return mean_std_from_sums(total, norm * norm, w[0].numel())
-
-
-def mean_std_from_sums(total: torch.Tensor, sum_sq: torch.Tensor, n):
-    """Mean and **unbiased** std of filters of ``n`` elements from their
-    Σw and Σw² (float64): ``μ = Σw/n``, ``σ² = (Σw² - Σw·μ)/(n - 1)``,
-    clamped at 0 against rounding.  ``n`` may be a tensor (one per filter).
-    """
-    mean = total / n
-    std = ((sum_sq - total * mean).clamp_min(0) / (n - 1)).sqrt()
+    """Per-filter mean and **unbiased** std of ``w`` (filters along dim 0),
+    keepdim shape ``(C_out, 1, ..., 1)``, in ``w``'s dtype if float32 or
+    float64, else float32; one ``std_mean`` reduction."""
+    std, mean = torch.std_mean(
+        _stats_input(w), dim=_filter_dims(w), keepdim=True)
     return mean, std
-
-
-def _filter_dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Per-filter ``Σ a·b`` (keepdim shape, float64 result): one batched
-    matrix product in the tensors' dtype, with no full-size temporary when
-    both are contiguous; other layouts are copied to that order first, so
-    every layout gives the same result."""
-    o = a.shape[0]
-    dot = torch.bmm(a.reshape(o, 1, -1), b.reshape(o, -1, 1))
-    return dot.view(o, 1, 1, 1).to(torch.float64)
 
 
 class _StandardizeUnbiased(torch.autograd.Function):
@@ -90,37 +70,36 @@ class _StandardizeUnbiased(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, weight: torch.Tensor, eps: float) -> torch.Tensor:
-        w = weight.to(_stats_dtype(weight.dtype))
-        mean, std = filter_mean_std(w)
-        inv = 1.0 / (std + eps)
-        # (w - μ) * inv  ==  w * inv + (-μ * inv): one full-size pass.
-        out = torch.addcmul((-mean * inv).to(w.dtype), w, inv.to(w.dtype))
-        ctx.save_for_backward(w, mean, std, inv)
-        return out.to(weight.dtype)
+        w = _stats_input(weight)
+        std, mean = torch.std_mean(w, dim=_filter_dims(w), keepdim=True)
+        inv = (std + eps).reciprocal_()
+        w_hat = (w - mean).mul_(inv)
+        ctx.save_for_backward(w_hat, std, inv)
+        return w_hat if w is weight else w_hat.to(weight.dtype)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_out: torch.Tensor):
-        w, mean, std, inv = ctx.saved_tensors
-        n = w[0].numel()
-        g = grad_out.to(w.dtype)
-        g_sum = g.sum(dim=_FILTER_DIMS, keepdim=True, dtype=torch.float64)
-        g_dot_w = _filter_dot(g, w)
-        g_dot_out = inv * (g_dot_w - mean * g_sum)  # Σ g ŵ
-        # A constant filter (σ = 0) has ŵ = 0, hence Σ g ŵ = 0: keep it 0.
-        coeff = g_dot_out / ((n - 1) * std.clamp_min(1e-300))
-        # ∂L/∂w = inv·g - inv·mean(g) - ŵ·coeff
-        #       = inv·g + a·w + b,   a = -coeff·inv,  b = coeff·inv·μ - inv·ḡ
-        a = -coeff * inv
-        b = coeff * inv * mean - inv * g_sum / n
-        grad_w = torch.addcmul(b.to(w.dtype), g, inv.to(w.dtype))
-        grad_w.addcmul_(w, a.to(w.dtype))
-        return grad_w.to(grad_out.dtype), None
+        w_hat, std, inv = ctx.saved_tensors
+        dims = _filter_dims(w_hat)
+        n = w_hat.numel() // w_hat.shape[0]
+        g = grad_out if grad_out.dtype == w_hat.dtype \
+            else grad_out.to(w_hat.dtype)
+        g_mean = g.mean(dim=dims, keepdim=True)
+        # Σ(g ŵ) / σ; a constant filter has ŵ = 0, so Σ(g ŵ) = 0 there and
+        # the clamp only keeps 0 / 0 out
+        coeff = (g * w_hat).sum(dim=dims, keepdim=True).div_(
+            std.clamp_min(torch.finfo(std.dtype).tiny))
+        grad_w = (g - g_mean).mul_(inv).addcmul_(
+            w_hat, coeff, value=-1.0 / (n - 1))
+        if grad_w.dtype != grad_out.dtype:
+            grad_w = grad_w.to(grad_out.dtype)
+        return grad_w, None
 
 
 def _standardize_biased(weight: torch.Tensor, eps: float) -> torch.Tensor:
     """ŵ = (w - μ) / sqrt(σ_biased² + eps) with one fused batch_norm."""
-    w = weight.to(_stats_dtype(weight.dtype))
+    w = _stats_input(weight)
     out = F.batch_norm(
         w.reshape(1, w.shape[0], -1),
         None,

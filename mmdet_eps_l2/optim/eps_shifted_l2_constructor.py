@@ -43,7 +43,7 @@ class EpsShiftedL2OptimWrapperConstructor(DefaultOptimWrapperConstructor):
                 eps_l2=dict(
                     eps=1e-3,             # ε, required, >= 0
                     weight_decay=1e-4,    # λ; default: optimizer's
-                    mode='coupled',       # or 'decoupled' (AdamW-like)
+                    mode='coupled',       # default: the optimizer's own
                     allow_no_ws_conv=False),  # True: no WS conv is fine
                 # any DefaultOptimWrapperConstructor option
             ))
@@ -108,10 +108,7 @@ class EpsShiftedL2OptimWrapperConstructor(DefaultOptimWrapperConstructor):
                 f'{where}.weight_decay is not set and the optimizer has no '
                 'weight_decay: give the λ of the shift in one of them')
         lam = check_non_negative(lam, f'{where}.weight_decay')
-        mode = cfg.get('mode', 'coupled')
-        if mode not in MODES:
-            raise ValueError(f'{where}.mode must be one of {MODES}, '
-                             f'got {mode!r}')
+        mode = self._resolve_mode(cfg.get('mode'), where)
         allow = cfg.get('allow_no_ws_conv', False)
         if not isinstance(allow, bool):
             raise TypeError(f'{where}.allow_no_ws_conv must be a bool, '
@@ -121,6 +118,31 @@ class EpsShiftedL2OptimWrapperConstructor(DefaultOptimWrapperConstructor):
                              'the eps-shifted L2 regularizer')
         return dict(eps=eps, weight_decay=lam, mode=mode,
                     allow_no_ws_conv=allow)
+
+    def _resolve_mode(self, mode, where: str) -> str:
+        """The explicit ``mode``, else the semantics of the optimizer's own
+        ``weight_decay``; an explicit mode that differs from them is logged
+        in one line."""
+        optimizer = self._optimizer_type_name()
+        native = native_decay_mode(optimizer, self.optimizer_cfg)
+        if mode is None:
+            if native is None:
+                raise ValueError(
+                    f'{where}.mode is not set and the weight_decay semantics '
+                    f'of optimizer {optimizer!r} are not known: set '
+                    f"mode='coupled' (added to the gradient, like SGD) or "
+                    f"'decoupled' (applied to the weight, like AdamW)")
+            return native
+        if mode not in MODES:
+            raise ValueError(f'{where}.mode must be one of {MODES}, '
+                             f'got {mode!r}')
+        if native is not None and mode != native:
+            print_log(
+                f'{where}.mode={mode!r} while {optimizer} decays '
+                f'{native}: the eps-shifted term on WS conv weights is '
+                f'{mode}, the other parameters keep {optimizer}\'s decay',
+                logger='current', level=logging.WARNING)
+        return mode
 
     def _optimizer_type_name(self) -> str:
         opt_type = self.optimizer_cfg['type']
@@ -230,13 +252,14 @@ def format_group_table(optimizer: torch.optim.Optimizer,
     rows = [('group', 'tensors', 'numel', 'lr', 'weight_decay', 'eps-shift',
              'first parameter')]
     for i, g in enumerate(optimizer.param_groups):
+        wd = g.get('weight_decay', defaults.get('weight_decay', 0.))
+        shift = '-'
         if is_shifted(g):
-            shift = (f'eps={g[keys.EPS]:g} lambda={shift_lambda(g):g} '
-                     f'{g[keys.MODE]}')
-            wd = 0.
-        else:
-            shift = '-'
-            wd = g.get('weight_decay', defaults.get('weight_decay', 0.))
+            # fused: the optimizer's weight_decay is the λ·w part
+            part = '-lambda*eps*w_hat' if g[keys.FUSED] \
+                else 'lambda*(w - eps*w_hat)'
+            shift = (f'{part}, eps={g[keys.EPS]:g} '
+                     f'lambda={shift_lambda(g):g} {g[keys.MODE]}')
         first = names.get(id(g['params'][0]), '?') if g['params'] else ''
         rows.append((str(i), str(len(g['params'])),
                      str(sum(p.numel() for p in g['params'])),
@@ -245,5 +268,6 @@ def format_group_table(optimizer: torch.optim.Optimizer,
     lines = ['  '.join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
              for row in rows]
     return ('EpsShiftedL2OptimWrapperConstructor parameter groups '
-            '(weight_decay: plain decay; eps-shift: its own lambda)\n' +
+            "(weight_decay: the optimizer's own decay; eps-shift: what the "
+            'step hook adds)\n' +
             '\n'.join(lines))

@@ -2,20 +2,29 @@
 optimizer, as a step-pre-hook over the functional
 :func:`~mmdet_eps_l2.ops.eps_shifted_l2_` (formula and conventions there).
 
-The hook runs exactly once per ``optimizer.step()``: after ``GradScaler``
-has unscaled the gradients (AMP), after gradient clipping (which therefore
-clips the loss gradient only, like torch's own ``weight_decay``), once per
-accumulated step, and identically on every DDP rank (gradients are already
-all-reduced).  It acts on the groups that carry the keys of
+The hook runs exactly once per ``optimizer.step()``: after gradient
+clipping (which therefore clips the loss gradient only, like torch's own
+``weight_decay``), once per accumulated step, and identically on every DDP
+rank (gradients are already all-reduced).  Under ``GradScaler`` it sees
+unscaled gradients, except with optimizers that unscale in their own
+kernel (``fused=True``): there ``GradScaler`` sets ``optimizer.grad_scale``
+and ``optimizer.found_inf`` for the step, and the hook scales its coupled
+term by the former and holds the decoupled one back on the latter, so the
+step equals the unscaled one and an inf step changes nothing.
+
+It acts on the groups that carry the keys of
 :mod:`mmdet_eps_l2.ops.param_groups`:
 
-* where the optimizer's own ``weight_decay`` has the requested semantics
+* where the optimizer's own ``weight_decay`` has the group's semantics
   (coupled L2 for SGD / Adam / ...; decoupled for AdamW), the ``λ·w`` part
   is left to the optimizer's update (``eps_l2_fused=True``, λ = the group's
   ``weight_decay``, so weight-decay schedulers act on the whole term) and
   the hook adds only ``-λ ε ŵ``;
 * otherwise the group's ``weight_decay`` is 0 and the hook applies the
   whole term with λ = ``eps_l2_weight_decay``.
+
+Everything it does is tensor arithmetic on the step's own tensors, so
+``torch.compile`` traces it with the optimizer step.
 """
 from typing import Optional
 
@@ -25,15 +34,18 @@ from ..ops import eps_shifted_l2_
 from ..ops import param_groups as keys
 from ..ops.param_groups import shift_lambda
 
-#: optimizers whose ``weight_decay`` adds λ·w to the gradient (coupled L2)
+#: optimizers whose ``weight_decay`` adds λ·w to the gradient (coupled L2),
+#: unless ``decoupled_weight_decay=True``
 COUPLED_DECAY_OPTIMIZERS = ('SGD', 'Adam', 'Adamax', 'Adagrad', 'RMSprop',
                             'NAdam', 'RAdam', 'ASGD')
 #: optimizers whose ``weight_decay`` is decoupled: ``w ← w (1 - lr λ)``
 DECOUPLED_DECAY_OPTIMIZERS = ('AdamW', )
 
 
-def native_decay_mode(optimizer_type: str, optimizer_cfg: dict) -> Optional[str]:
-    """The semantics of ``weight_decay`` of a torch optimizer, if known."""
+def native_decay_mode(optimizer_type: str,
+                      optimizer_cfg: dict) -> Optional[str]:
+    """The semantics of a torch optimizer's ``weight_decay`` (``'coupled'``
+    or ``'decoupled'``), or None when not known."""
     if optimizer_type in DECOUPLED_DECAY_OPTIMIZERS:
         return 'decoupled'
     if optimizer_type in COUPLED_DECAY_OPTIMIZERS:
@@ -48,51 +60,54 @@ class EpsShiftedL2StepHook:
 
     Acts on the parameter groups that carry ``eps_l2_eps``; every other
     group is left untouched.  Parameters without a gradient are skipped, as
-    torch optimizers skip them.  ``foreach`` picks the path of
-    :func:`~mmdet_eps_l2.ops.eps_shifted_l2_` (default: per tensor).
+    torch optimizers skip them.
     """
-
-    def __init__(self, foreach: Optional[bool] = None) -> None:
-        self.foreach = foreach
 
     def __call__(self, optimizer: torch.optim.Optimizer, args, kwargs):
         # args[0] is the optimizer itself, args[1] a positional closure
-        closure = kwargs.get('closure', args[1] if len(args) > 1 else None)
-        if closure is not None:
+        if kwargs.get('closure') is not None or len(args) > 1:
             raise RuntimeError(
                 'the eps-shifted L2 regularizer does not support optimizer '
                 'closures: gradients are computed inside step(), after the '
                 'regularizer would have been applied')
+        # set by GradScaler for the step of an optimizer with
+        # _step_supports_amp_scaling (fused); grad_scale is None after an
+        # explicit unscale_()
+        grad_scale = getattr(optimizer, 'grad_scale', None)
+        found_inf = getattr(optimizer, 'found_inf', None)
         for group in optimizer.param_groups:
-            if keys.is_shifted(group):
-                self.apply_to_group(group, self.foreach)
+            if keys.EPS in group:
+                apply_to_group(group, grad_scale, found_inf)
 
-    @staticmethod
-    def apply_to_group(group: dict, foreach: Optional[bool] = None) -> None:
-        eps = group[keys.EPS]
-        fused = group[keys.FUSED]
-        lam = shift_lambda(group)
-        if lam == 0 or (fused and eps == 0):
-            return  # nothing beyond what the optimizer itself does
-        params = [p for p in group['params'] if p.grad is not None]
-        step = 0.
-        if group[keys.MODE] == 'decoupled':
-            lr = group['lr']
-            step = lr.item() if torch.is_tensor(lr) else lr
-            if fused:
-                # AdamW then does w ← w (1 - lr λ): pre-divide so the result
-                # is exactly w - lr λ (w - ε ŵ(w)).
-                shrink = 1.0 - step * lam
-                if shrink <= 0:
-                    raise ValueError(
-                        f'lr * weight_decay = {step * lam} >= 1 makes the '
-                        'decoupled eps-shifted decay diverge')
-                step = step / shrink
-        eps_shifted_l2_(
-            params, [p.grad for p in params],
-            eps=eps,
-            weight_decay=lam,
-            plain_decay=0. if fused else lam,
-            mode=group[keys.MODE],
-            lr=step,
-            foreach=foreach)
+
+def apply_to_group(group: dict,
+                   grad_scale: Optional[torch.Tensor] = None,
+                   found_inf: Optional[torch.Tensor] = None) -> None:
+    """The ε-shift of one parameter group (see the module docstring)."""
+    eps = group[keys.EPS]
+    fused = group[keys.FUSED]
+    lam = shift_lambda(group)
+    if lam == 0 or (fused and eps == 0):
+        return  # nothing beyond what the optimizer itself does
+    params = [p for p in group['params'] if p.grad is not None]
+    step = 0.
+    if group[keys.MODE] == 'decoupled':
+        step = float(group['lr'])
+        if fused:
+            # AdamW then does w ← w (1 - lr λ): pre-divide so the result
+            # is exactly w - lr λ (w - ε ŵ(w)).
+            shrink = 1.0 - step * lam
+            if shrink <= 0:
+                raise ValueError(
+                    f'lr * weight_decay = {step * lam} >= 1 makes the '
+                    'decoupled eps-shifted decay diverge')
+            step = step / shrink
+    eps_shifted_l2_(
+        params, [p.grad for p in params],
+        eps=eps,
+        weight_decay=lam,
+        plain_decay=0. if fused else lam,
+        mode=group[keys.MODE],
+        lr=step,
+        grad_scale=grad_scale,
+        found_inf=found_inf)

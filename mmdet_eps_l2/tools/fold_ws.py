@@ -54,8 +54,8 @@ def _name(value) -> str:
 def strip_ws_from_config(cfg: Any) -> Any:
     """A copy of a config (dict/list tree) with WS conv settings (any dict
     of type ``WSConv2d`` / ``ConvWS``) set to ``None`` (plain conv) and this
-    plugin's imports, optimizer constructor, ``eps_l2`` settings, hooks and
-    runner type removed, so the folded model builds with stock mmdet.
+    plugin's imports, optimizer constructor, ``eps_l2`` settings and hooks
+    removed, so the folded model builds with stock mmdet.
     Types are compared by class name, so text and pure-Python configs are
     stripped alike."""
 
@@ -66,12 +66,11 @@ def strip_ws_from_config(cfg: Any) -> Any:
                 if isinstance(value, dict) and \
                         _name(value.get('type')) in FOLDED_CONV_CFG_TYPES:
                     out[key] = None  # conv_cfg=None: plain nn.Conv2d
-                elif key in ('eps_l2', 'eps_l2_optim_wrapper'):
+                elif key in ('eps_l2', 'eps_l2_optim_wrapper',
+                             'eps_l2_hooks'):
                     continue
                 elif key == 'constructor' and _name(value) == \
                         'EpsShiftedL2OptimWrapperConstructor':
-                    continue
-                elif key == 'runner_type' and _name(value) == 'CheckedRunner':
                     continue
                 elif key == 'paramwise_cfg' and isinstance(value, dict):
                     rest = {k: v for k, v in value.items() if k != 'eps_l2'}

@@ -2,11 +2,15 @@
 
     python tools/generate_toy_coco.py [OUT_DIR] [--train 400] [--val 100]
         [--size 128 | --size WIDTH HEIGHT] [--classes disc=circle box=square]
+        [--coco-layout]
 
 Writes OUT_DIR/annotations/instances_{train,val}.json and the PNG images in
 OUT_DIR/train/ and OUT_DIR/val/: squares, circles and triangles on a noisy
-background, each with its polygon mask, box and area.  The same arguments
-always give the same files.
+background, each with its polygon mask, box and area.  With --coco-layout,
+mmdet's COCO layout instead (instances_{train,val}2017.json, train2017/,
+val2017/, categories named person, car and dog), so that any stock mmdet
+COCO config trains on it with --cfg-options data_root=OUT_DIR/.  The same
+arguments always give the same files.
 """
 import argparse
 import sys
@@ -46,6 +50,9 @@ def main(argv=None) -> int:
                         'three shapes under their own names')
     parser.add_argument('--no-info', action='store_true',
                         help='leave out the top-level "info" of the files')
+    parser.add_argument('--coco-layout', action='store_true',
+                        help="mmdet's COCO file and folder names and COCO "
+                        'category names')
     parser.add_argument('--seed', type=int, default=0,
                         help='seed of the generator')
     args = parser.parse_args(argv)
@@ -58,7 +65,8 @@ def main(argv=None) -> int:
     size = args.size[0] if len(args.size) == 1 else tuple(args.size)
     paths = generate_toy_coco(args.out_dir, args.train, args.val, size,
                               seed=args.seed, classes=classes,
-                              with_info=not args.no_info)
+                              with_info=not args.no_info,
+                              coco_layout=args.coco_layout)
     for split, path in paths.items():
         print(f'{split}: {path}')
     return 0

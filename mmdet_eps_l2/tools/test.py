@@ -13,8 +13,8 @@ import argparse
 import os.path as osp
 import sys
 
-from .tool_config import (add_shared_arguments, build_checked_runner,
-                          load_tool_config, parse_tool_args, run_checked)
+from .tool_config import (add_shared_arguments, check_and_build_runner,
+                          load_tool_config, parse_tool_args)
 
 
 def parse_args(argv=None):
@@ -40,14 +40,14 @@ def main(argv=None) -> int:
     cfg.load_from = args.checkpoint
     cfg.resume = False  # a resumed run's work-dir config says True
     if args.out is not None:
-        # in the config, so that the Runner builds it after the data check
+        # in the config, so that the Runner builds it
         evaluators = cfg.test_evaluator
         if not isinstance(evaluators, (list, tuple)):
             evaluators = [evaluators]
         cfg.test_evaluator = list(evaluators) + [
             dict(type='DumpDetResults', out_file_path=args.out)]
-    runner = build_checked_runner(cfg, args, 'test')
-    return run_checked(runner.test, 'test', args.config)
+    check_and_build_runner(cfg, args, 'test', 'test').test()
+    return 0
 
 
 if __name__ == '__main__':

@@ -1,15 +1,15 @@
 """What this package's tools share: their flags, the config as mmdet's
-tools load it, and the checked Runner."""
+tools load it, and the Runner built after the check."""
 import argparse
 import os
 import os.path as osp
 import sys
-from typing import Callable, Optional
+from typing import Optional
 
 from mmengine.config import Config, DictAction
 
 from ..utils.data_root import retarget_data_root
-from .quiet import quiet_runner_logs, silence_known_noise
+from .quiet import silence_known_noise
 
 
 def load_tool_config(config: str,
@@ -37,18 +37,13 @@ def load_tool_config(config: str,
 
 
 def add_shared_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--cfg-options``, ``--launcher``, ``--verbose-log``,
-    ``--no-data-check`` and ``--local-rank``, as train.py and test.py take
-    them."""
+    """``--cfg-options``, ``--launcher``, ``--no-data-check`` and
+    ``--local-rank``, as train.py and test.py take them."""
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings, key=value (data_root=DIR '
                         'moves every split and evaluator)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm',
                                                'mpi'], default='none')
-    parser.add_argument(
-        '--verbose-log', action='store_true',
-        help="keep mmengine's hook-order table and deprecation notes in "
-        'the log (dropped by default)')
     parser.add_argument(
         '--no-data-check', action='store_true',
         help='do not read the annotation files before running (their '
@@ -67,46 +62,23 @@ def parse_tool_args(parser: argparse.ArgumentParser, argv=None):
     return args
 
 
-def build_checked_runner(cfg: Config, args, tool: str):
-    """Build the Runner as mmdet's tools do, with ``runner_type =
-    'CheckedRunner'`` unless the config names another runner; a config
-    check failure or a bad launcher environment exits naming the problem,
-    before the work dir exists."""
+def check_and_build_runner(cfg: Config, args, tool: str, entry: str):
+    """Check ``cfg`` once (rank 0, :func:`~.check.check_once`), then build
+    the Runner that ``cfg.runner_type`` names (mmengine's by default), as
+    mmdet's tools do.  A refusal, or a launcher that did not start this
+    process, exits naming the problem before anything is written."""
     import mmdet_eps_l2  # noqa: F401  registers the plugin
     from mmengine.registry import RUNNERS, init_default_scope
     from mmdet.utils import setup_cache_size_limit_of_dynamo
 
-    from ..checks import ConfigCheckError
-    from ..checks.data import type_name
-    from ..utils import prepare_cpu_distributed
+    from ..utils import init_distributed
+    from .check import check_once
 
     init_default_scope(cfg.get('default_scope', 'mmdet'))
-    if not args.verbose_log:
-        quiet_runner_logs()
-    if args.no_data_check:
-        cfg.data_check = False
-    runner_type = type_name(cfg.setdefault('runner_type', 'CheckedRunner'))
-    if runner_type != 'CheckedRunner':
-        print(f"{tool}: note: runner_type is '{runner_type}': the plugin's "
-              'config and data checks (CheckedRunner) do not run',
-              file=sys.stderr)
     setup_cache_size_limit_of_dynamo()
     try:
-        prepare_cpu_distributed(cfg, args.launcher)  # checks the launcher
+        init_distributed(cfg, args.launcher)
     except RuntimeError as e:
         sys.exit(f'{tool}: {e}')
-    try:
-        return RUNNERS.build(cfg)
-    except ConfigCheckError as e:
-        sys.exit(f'{tool}: {args.config}: {e}')
-
-
-def run_checked(run: Callable[[], object], tool: str, config: str) -> int:
-    """``run()``; a failed data check (before the loop) exits naming the
-    problems instead of a traceback."""
-    from ..checks import ConfigCheckError
-    try:
-        run()
-    except ConfigCheckError as e:
-        sys.exit(f'{tool}: {config}: {e}')
-    return 0
+    check_once(cfg, entry, not args.no_data_check, tool, args.config)
+    return RUNNERS.build(cfg)

@@ -1,10 +1,13 @@
 """A small, deterministic COCO-format data set of simple shapes.
 
 Images of squares, circles and triangles on a noisy background, each object
-with a polygon mask, its box and area, in mmdet's standard layout::
+with a polygon mask, its box and area, in this layout::
 
     OUT/annotations/instances_train.json   OUT/train/000000.png ...
     OUT/annotations/instances_val.json     OUT/val/000000.png ...
+
+or in mmdet's COCO layout (``instances_train2017.json``, ``train2017/``,
+``val2017/``, categories named as COCO's), which stock mmdet configs read.
 
 The same arguments always give the same files (one seeded generator).
 """
@@ -19,6 +22,9 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 CLASSES: Tuple[str, ...] = ('square', 'circle', 'triangle')
+#: the toy classes of the COCO layout: COCO category names, so that a stock
+#: config (its 80 COCO classes) keeps their annotations
+COCO_NAMED_CLASSES = dict(person='square', car='circle', dog='triangle')
 
 
 def _polygon(kind: str, cx: float, cy: float, r: float,
@@ -92,15 +98,20 @@ def generate_toy_coco(out_dir: str,
                       max_objects: int = 3,
                       seed: int = 0,
                       classes: Optional[Dict[str, str]] = None,
-                      with_info: bool = True) -> Dict[str, str]:
+                      with_info: bool = True,
+                      coco_layout: bool = False) -> Dict[str, str]:
     """Write the data set; return the paths of the two annotation files.
 
     Args:
         image_size: side of square images, or ``(width, height)``.
         classes: category name -> shape drawn for it (``'square'``,
             ``'circle'`` or ``'triangle'``), in category-id order; default
-            the three shapes under their own names.
+            the three shapes under their own names (with ``coco_layout``,
+            :data:`COCO_NAMED_CLASSES`).
         with_info: write the top-level ``"info"`` (many converters don't).
+        coco_layout: mmdet's COCO layout (``annotations/instances_
+            {train,val}2017.json``, ``train2017/``, ``val2017/``), so that
+            a stock mmdet COCO config reads it with ``data_root=`` alone.
     """
     if num_train < 1 or num_val < 1:
         raise ValueError('num_train and num_val must be >= 1')
@@ -108,7 +119,9 @@ def generate_toy_coco(out_dir: str,
         image_size, int) else tuple(image_size)
     if min(width, height) < 32:
         raise ValueError(f'image_size must be >= 32, got {image_size}')
-    classes = dict(classes or {c: c for c in CLASSES})
+    default = COCO_NAMED_CLASSES if coco_layout else {c: c for c in CLASSES}
+    classes = dict(classes or default)
+    suffix = '2017' if coco_layout else ''
     unknown = sorted(set(classes.values()) - set(CLASSES))
     if unknown:
         raise ValueError(f'classes: unknown shapes {unknown}; '
@@ -120,7 +133,8 @@ def generate_toy_coco(out_dir: str,
     os.makedirs(osp.join(out_dir, 'annotations'), exist_ok=True)
     written = {}
     ann_id = 1
-    for split, count in (('train', num_train), ('val', num_val)):
+    for name, count in (('train', num_train), ('val', num_val)):
+        split = name + suffix
         os.makedirs(osp.join(out_dir, split), exist_ok=True)
         images, annotations = [], []
         for image_id in range(1, count + 1):
@@ -134,7 +148,7 @@ def generate_toy_coco(out_dir: str,
                 annotations.append(
                     _annotation(obj, ann_id, image_id, width, height))
                 ann_id += 1
-        data = dict(info=dict(description=f'toy shapes {split}',
+        data = dict(info=dict(description=f'toy shapes {name}',
                               version='1.0'),
                     licenses=[],
                     images=images,
@@ -145,5 +159,5 @@ def generate_toy_coco(out_dir: str,
         path = osp.join(out_dir, 'annotations', f'instances_{split}.json')
         with open(path, 'w') as f:
             json.dump(data, f)
-        written[split] = path
+        written[name] = path
     return written

@@ -2,13 +2,14 @@
 
     python tools/train.py CONFIG [--work-dir D] [--amp] [--auto-scale-lr]
         [--resume [CKPT]] [--cfg-options k=v ...] [--launcher ...]
-        [--no-data-check] [--verbose-log]
+        [--no-data-check]
     python -m mmdet_eps_l2.tools.train ...     (the same, installed)
 
-mmdet's flow (config, flags, ``Runner.from_cfg`` / ``RUNNERS.build``,
-``runner.train()``), with a ``CheckedRunner`` unless the config names
-another runner, so a bad config or data set stops with one message naming
-every problem (:mod:`mmdet_eps_l2.checks`).  Two additions:
+mmdet's flow (config, flags, ``RUNNERS.build``, ``runner.train()``), with
+the runner the config names, after the plugin's check
+(:mod:`mmdet_eps_l2.tools.check`): run once, on rank 0, before any Runner
+exists, so a bad config or data set stops every rank with one message
+naming every problem and no work dir.  Two additions:
 ``--cfg-options data_root=DIR`` moves every split and evaluator, and
 without CUDA, ``--launcher pytorch`` (torchrun, ``tools/dist_train.sh``)
 trains with the gloo backend on CPU.
@@ -19,8 +20,8 @@ import sys
 
 from mmengine.config import Config
 
-from .tool_config import (add_shared_arguments, build_checked_runner,
-                          load_tool_config, parse_tool_args, run_checked)
+from .tool_config import (add_shared_arguments, check_and_build_runner,
+                          load_tool_config, parse_tool_args)
 
 
 def parse_args(argv=None):
@@ -67,15 +68,14 @@ def build_cfg(args) -> Config:
 
 
 def build_runner(argv=None):
-    """Parse ``argv`` and build the (checked) Runner."""
+    """Parse ``argv``, check the config once and build the Runner."""
     args = parse_args(argv)
-    return build_checked_runner(build_cfg(args), args, 'train')
+    return check_and_build_runner(build_cfg(args), args, 'train', 'train')
 
 
 def main(argv=None) -> int:
-    args = parse_args(argv)
-    runner = build_checked_runner(build_cfg(args), args, 'train')
-    return run_checked(runner.train, 'train', args.config)
+    build_runner(argv).train()
+    return 0
 
 
 if __name__ == '__main__':

@@ -46,15 +46,25 @@ def check_launcher(launcher: str) -> None:
             "tools/dist_train.sh (--launcher pytorch, gloo backend)")
 
 
-def prepare_cpu_distributed(cfg, launcher: str) -> bool:
-    """Check the launcher's environment (:func:`check_launcher`), then set
-    up gloo for ``launcher='pytorch'`` when CUDA is unavailable.
-
-    Returns True when it did (and changed ``cfg``), False otherwise.
-    """
+def init_distributed(cfg, launcher: str) -> None:
+    """Check the launcher's environment (:func:`check_launcher`) and start
+    the process group before the Runner (which then skips its own
+    ``init_dist``), so the tools can check the config once on rank 0: with
+    CUDA mmengine's ``init_dist`` and the config's ``env_cfg.dist_cfg``;
+    without, gloo (:func:`prepare_cpu_distributed`)."""
     check_launcher(launcher)
-    if launcher == 'none' or torch.cuda.is_available():
-        return False
+    if launcher == 'none' or dist.is_initialized():
+        return
+    if not torch.cuda.is_available():
+        prepare_cpu_distributed(cfg)
+        return
+    from mmengine.dist import init_dist
+    init_dist(launcher, **((cfg.get('env_cfg') or {}).get('dist_cfg') or {}))
+
+
+def prepare_cpu_distributed(cfg) -> None:
+    """The gloo process group from torchrun's environment, and DDP without
+    ``device_ids`` in ``cfg``."""
     if not dist.is_initialized():
         dist.init_process_group(backend='gloo')
     wrapper = dict(cfg.get('model_wrapper_cfg') or {})
@@ -64,4 +74,3 @@ def prepare_cpu_distributed(cfg, launcher: str) -> bool:
     env_cfg = cfg.get('env_cfg') or {}
     env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
     cfg.env_cfg = env_cfg
-    return True

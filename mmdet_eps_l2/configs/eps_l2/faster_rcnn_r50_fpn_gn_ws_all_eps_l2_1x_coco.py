@@ -12,3 +12,4 @@ with read_base():
 
 model.update(gn_ws_faster_rcnn)
 optim_wrapper.update(eps_l2_optim_wrapper)
+custom_hooks = [*eps_l2_hooks]

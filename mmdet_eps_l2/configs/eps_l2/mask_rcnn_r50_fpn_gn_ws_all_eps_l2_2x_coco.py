@@ -25,3 +25,4 @@ param_scheduler = [
         gamma=0.1)
 ]
 optim_wrapper.update(eps_l2_optim_wrapper)
+custom_hooks = [*eps_l2_hooks]

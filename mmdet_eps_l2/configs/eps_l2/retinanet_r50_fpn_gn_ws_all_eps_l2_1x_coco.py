@@ -14,3 +14,4 @@ with read_base():
 model.update(gn_ws_retinanet)
 optim_wrapper.update(dict(optimizer=dict(lr=0.01)))  # mmdet's RetinaNet lr
 optim_wrapper.update(eps_l2_optim_wrapper)
+custom_hooks = [*eps_l2_hooks]

@@ -1,0 +1,85 @@
+"""Check a config, the model it builds and its data, before anything is
+written.
+
+    python -m mmdet_eps_l2.tools.check CONFIG [--test] [--no-data-check]
+        [--cfg-options k=v ...]
+    python tools/check.py ...          (the same, from the repository)
+
+It exits 0 (printing its notes, e.g. odd annotations mmdet will drop) when
+the config can train, or 1 with every problem named by its config key or
+file.  ``--test`` checks what ``tools/test.py`` reads instead of what
+training reads.  This package's ``train`` and ``test`` run the same check
+once, on rank 0, before any Runner exists; with mmdet's own tools, run it
+first.
+"""
+import argparse
+import sys
+import time
+from typing import List
+
+from ..checks import ConfigCheckError, check_config, check_data
+
+
+def run_checks(cfg, entry: str = 'train',
+               inspect_data: bool = True) -> List[str]:
+    """Raise :class:`~mmdet_eps_l2.checks.ConfigCheckError` naming every
+    problem of ``cfg`` and of the data ``entry`` (``'train'``, ``'val'``
+    or ``'test'``) reads; return the notes that do not stop it.  The
+    default scope must be set (``init_default_scope``)."""
+    notes = check_config(cfg)
+    return notes + check_data(cfg, entry, inspect_data=inspect_data)
+
+
+def check_once(cfg, entry: str, inspect_data: bool, tool: str,
+               config: str) -> None:
+    """:func:`run_checks` on rank 0 only; on a refusal every rank exits
+    (rank 0 with the message), before any of them writes anything.  With
+    several processes the process group must exist already."""
+    from mmengine.dist import broadcast_object_list, get_rank, \
+        get_world_size
+    message = None
+    if get_rank() == 0:
+        start = time.perf_counter()
+        try:
+            notes = run_checks(cfg, entry, inspect_data)
+        except ConfigCheckError as e:
+            message = f'{tool}: {config}: {e}'
+        else:
+            for note in notes:
+                print(f'{tool}: note: {note}', file=sys.stderr)
+            print(f'{tool}: {config}: checked the config, the model and '
+                  f'the data of {entry} in {time.perf_counter() - start:.1f}'
+                  ' s', file=sys.stderr)
+    if get_world_size() > 1:
+        box = [message]
+        broadcast_object_list(box, src=0)
+        message = box[0]
+    if message is not None:
+        sys.exit(message if get_rank() == 0 else 1)
+
+
+def main(argv=None) -> int:
+    from mmengine.config import DictAction
+    from mmengine.registry import init_default_scope
+
+    import mmdet_eps_l2  # noqa: F401  registers the plugin
+    from .tool_config import load_tool_config
+    parser = argparse.ArgumentParser(
+        description='Check a config and its data before training')
+    parser.add_argument('config')
+    parser.add_argument('--test', action='store_true',
+                        help="check what testing reads (test_dataloader, "
+                        'test_evaluator)')
+    parser.add_argument('--no-data-check', action='store_true',
+                        help='check the data paths, not the files')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    args = parser.parse_args(argv)
+    cfg = load_tool_config(args.config, args.cfg_options)
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    check_once(cfg, 'test' if args.test else 'train', not args.no_data_check,
+               'check', args.config)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
