@@ -69,7 +69,7 @@ def test_compile_true_trains_and_matches_eager(tmp_path):
     eager = _runner(tmp_path / 'eager', copy.deepcopy(model))
     eager.train()
     compiled = _runner(tmp_path / 'compiled', copy.deepcopy(model),
-                       compile=True)
+                       cfg=dict(compile=True))
     compiled.train()
     for (name, a), b in zip(eager.model.named_parameters(),
                             compiled.model.parameters()):

@@ -45,7 +45,7 @@ def test_eps_shift_takes_at_most_6_ops_per_tensor(plain_decay, mode, amp):
               mode=mode, lr=0.1)
     if amp:
         kw.update(grad_scale=torch.tensor(2.**10), found_inf=torch.tensor(0.))
-    per_tensor = 5 + (plain_decay != 0)
+    per_tensor = 4 + (plain_decay != 0)
     per_step = 1 if amp and mode == 'decoupled' else 0  # 1 - found_inf
     count = op_counts.top_level_aten_ops(
         lambda: eps_shifted_l2_(params, grads, **kw))

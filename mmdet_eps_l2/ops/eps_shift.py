@@ -16,9 +16,10 @@ For a weight-standardized conv weight with output filters ``w_f``
 The gradient is plain weight decay ``λ w`` plus the shift ``-λ ε ŵ``, whose
 norm is ``λ ε √(n - 1)`` whatever σ is.  :func:`eps_shifted_l2_` adds the
 shift, and the ``λ w`` part only when the optimizer does not add it itself
-(``plain_decay``).  Per tensor it runs one ``std_mean``, ``1 / σ`` (two ops),
-``w - μ`` and one in-place ``addcmul_``: five aten ops (six with the plain
-part), nothing kept between steps, one temporary the size of the weight.
+(``plain_decay``).  Per tensor it computes ŵ with one ``batch_norm`` (the
+biased σ, rescaled by ``√((n - 1)/n)``) and adds it in place: four aten ops
+with the two views (five with the plain part), nothing kept between steps,
+one temporary the size of the weight.
 
 Under ``torch.amp.GradScaler`` with an optimizer that unscales inside its
 own kernel (``fused=True``), the gradients the term is added to are still
@@ -30,6 +31,7 @@ weights.  Both are tensors and are read without a host synchronisation.
 from typing import Optional, Sequence
 
 import torch
+import torch.nn.functional as F
 
 from .weight_standardization import filter_mean_std
 
@@ -107,22 +109,33 @@ def eps_shifted_l2_(params: Sequence[torch.Tensor],
             _add_term_(g if mode == 'coupled' else p, p, a, b, s)
 
 
+def standardized_biased(w: torch.Tensor) -> torch.Tensor:
+    """``(w - μ) / σ_biased`` per filter (dim 0) in one ``batch_norm``
+    (float32 at least); 0 for a constant filter (the root holds the
+    smallest normal number of the dtype, so 0 / 0 cannot occur)."""
+    stats = w if w.dtype in (torch.float32, torch.float64) else w.float()
+    out = F.batch_norm(
+        stats.reshape(1, w.shape[0], -1), None, None, training=True,
+        momentum=0., eps=torch.finfo(stats.dtype).tiny)
+    return out.view(w.shape)
+
+
 def _add_term_(target: torch.Tensor, w: torch.Tensor, a: float, b: float,
                s: Optional[torch.Tensor]) -> None:
     """``target += s·(a·w + b·ŵ)`` in place, ŵ from ``w`` before the update
-    (``s`` a 0-dim tensor, or None for 1)."""
+    (``s`` a 0-dim tensor, or None for 1).  ŵ (unbiased σ) is
+    ``√((n - 1)/n)`` times the batch-normalized filter."""
     if b != 0:
-        mean, std = filter_mean_std(w)
-        # a constant filter has σ = 0 and w - μ = 0: the floor keeps s / σ
-        # finite, so its term is 0 (ŵ = 0)
-        sigma = std.clamp_min(torch.finfo(std.dtype).tiny**0.5)
-        s_over_sigma = sigma.reciprocal_() if s is None \
-            else torch.div(s, sigma)
-        centered = w - mean
+        n = w.numel() // w.shape[0]
+        w_hat = standardized_biased(w)
+        b *= ((n - 1) / n)**0.5
     if a != 0:
         if s is None:
             target.add_(w, alpha=a)
         else:
             target.addcmul_(w, s, value=a)
     if b != 0:
-        target.addcmul_(centered, s_over_sigma, value=b)
+        if s is None:
+            target.add_(w_hat, alpha=b)
+        else:
+            target.addcmul_(w_hat, s, value=b)
