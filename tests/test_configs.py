@@ -138,6 +138,8 @@ def test_user_config_inherits_the_snippets(tmp_path):
         f"          '{base}/gn-ws_convs.py',\n"
         f"          '{base}/eps-l2_plugin.py']\n"
         "model = {{_base_.gn_ws_mask_rcnn}}\n"
+        "custom_hooks = [*_base_.get('custom_hooks', []), "
+        "*_base_.eps_l2_hooks]\n"
         "optim_wrapper = {{_base_.eps_l2_optim_wrapper}}\n")
     cfg = Config.fromfile(str(user))
     assert cfg.optim_wrapper.type == 'OptimWrapper'  # merged, not replaced

@@ -174,10 +174,15 @@ def test_missing_eps_l2_is_refused():
         EpsShiftedL2OptimWrapperConstructor(wrapper_cfg(), dict())
 
 
-def test_missing_lambda_is_refused():
+def test_missing_lambda_is_refused_when_there_is_a_weight_to_shift():
     cfg = dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.1))
-    with pytest.raises(KeyError, match='weight_decay'):
-        EpsShiftedL2OptimWrapperConstructor(cfg, dict(eps_l2=dict(eps=1e-3)))
+    constructor = EpsShiftedL2OptimWrapperConstructor(
+        cfg, dict(eps_l2=dict(eps=1e-3, allow_no_ws_conv=True)))
+    with pytest.raises(KeyError, match='eps_l2.weight_decay is not set and '
+                       'the optimizer has no weight_decay'):
+        constructor(ExampleModel())
+    # nothing to shift, nothing to refuse: the stock groups
+    constructor(nn.Sequential(nn.Conv2d(3, 4, 3)))
 
 
 def test_model_without_ws_conv_is_refused_unless_opted_out():

@@ -163,7 +163,8 @@ def test_annotation_counts_follow_mmdet_parse_rules():
         ])
     expected = dict(
         dict.fromkeys(('unreadable_boxes', 'missing_areas', 'missing_iscrowd',
-                       'repeated_ids', 'unreadable_segmentations'), 0),
+                       'repeated_ids', 'unreadable_segmentations',
+                       'misfit_rles'), 0),
         maskless_instances=1, first=dict(maskless_instances=7),
         unknown_category_annotations=3, unknown_category_ids=[7, 12],
         images=3, orphan_annotations=1, dropped_boxes=3, dropped_polygons=2,

@@ -45,6 +45,10 @@ def test_dist_train_sh_two_cpu_processes_end_identical(in_toy_root):
         cwd=in_toy_root, env=env, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-4000:]
+    # the check ran once, on rank 0, before the Runner: each annotation
+    # file parsed once for it
+    assert proc.stdout.count(
+        'checked the config, the model and the data of train') == 1
     # mmengine's runtime environment: a distributed run of two processes
     assert 'Distributed training: True' in proc.stdout
     assert 'GPU number: 2' in proc.stdout  # mmengine's name for world size
@@ -56,6 +60,25 @@ def test_dist_train_sh_two_cpu_processes_end_identical(in_toy_root):
     for key in rank0:
         assert torch.equal(rank0[key], rank1[key]), key
         assert torch.equal(rank0[key], saved[key]), key
+
+
+def test_dist_train_sh_refusal_stops_both_ranks_before_a_work_dir(
+        in_toy_root):
+    work_dir = in_toy_root / 'wd_dist_refused'
+    env = env_with_repo()
+    env['PORT'] = str(free_port())
+    env['PYTHON'] = os.sys.executable
+    proc = subprocess.run(
+        ['bash', osp.join(TOOLS, 'dist_train.sh'), TOY_MASK_RCNN, '2',
+         '--work-dir', str(work_dir), '--cfg-options',
+         'model.roi_head.bbox_head.num_classes=5'],
+        cwd=in_toy_root, env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, timeout=600)
+    assert proc.returncode != 0
+    assert proc.stdout.count('model.roi_head.bbox_head.num_classes is 5 but '
+                             'train_dataloader.dataset has 3 classes') == 1
+    assert 'Traceback' not in proc.stdout, proc.stdout[-3000:]
+    assert not work_dir.exists()
 
 
 # ------------------------------------------ DDP 2 × 1 == 1 × 2 samples

@@ -95,7 +95,7 @@ def test_readme_pure_python_example_changes_what_it_says(tmp_path):
 
 def _offline_recipe(tmp_path, frozen_stages=None):
     """The README's recipe with its offline note applied."""
-    block = block_with(README, "constructor='EpsShiftedL2OptimWrapperConstructor'")
+    block = block_with(README, "checkpoint='open-mmlab://jhu/resnet101_gn_ws'")
     block = block.replace("'path/to/mmdet-eps-l2/configs/_base_/eps-l2_plugin.py'",
                           repr(PLUGIN))
     pretrained = re.search(r"init_cfg=dict\(type='Pretrained',.*?\)\)",
@@ -107,6 +107,20 @@ def _offline_recipe(tmp_path, frozen_stages=None):
     path = tmp_path / f'recipe_{frozen_stages}.py'
     path.write_text(block)
     return Config.fromfile(str(path))
+
+
+def test_readme_any_detector_recipe_keeps_the_detectors_hooks(tmp_path):
+    block = block_with(README, 'rtmdet_tiny_8xb32-300e_coco.py')
+    block = block.replace("'path/to/mmdet-eps-l2/configs/_base_/eps-l2_plugin.py'",
+                          repr(PLUGIN))
+    path = tmp_path / 'rtmdet_eps_l2.py'
+    path.write_text(block)
+    cfg = Config.fromfile(str(path))
+    assert [h['type'] for h in cfg.custom_hooks] == [
+        'EMAHook', 'PipelineSwitchHook', 'WeightStatsHook', 'RNGStateHook']
+    assert cfg.optim_wrapper.optimizer.type == 'AdamW'
+    assert cfg.optim_wrapper.paramwise_cfg.eps_l2 == dict(eps=1e-3)
+    assert cfg.model.backbone.conv_cfg == dict(type='WSConv2d')
 
 
 def test_readme_offline_recipe_note_on_frozen_stages(tmp_path, monkeypatch):

@@ -287,22 +287,19 @@ def test_a_short_run_logs_what_a_user_needs_once(in_toy_root):
     work_dir = in_toy_root / 'wd_quiet'
     proc = run_tool([
         osp.join(TOOLS, 'train.py'), TOY_MASK_RCNN, '--work-dir',
-        str(work_dir), '--cfg-options', *short_run_options(2, val=False),
-        'custom_hooks.0.log_to_console=True'
+        str(work_dir), '--cfg-options', *short_run_options(2, val=False)
     ], cwd=in_toy_root)
     out = proc.stdout
     assert proc.returncode == 0, out[-3000:]
-    # kept: environment, config, the group table, losses, weight stats
-    for kept in ('System environment:', 'Config:',
+    # kept: the check, environment, config, the group table, losses, the
+    # σ line
+    for kept in ('checked the config, the model and the data of train',
+                 'System environment:', 'Config:',
                  'EpsShiftedL2OptimWrapperConstructor parameter groups',
-                 'Iter(train) [2/2]', 'ws iter 2 neck: sigma '):
+                 'Iter(train) [2/2]', 'ws iter 2: sigma min '):
         assert kept in out, kept
-    # dropped: hook order table, SyncBN note, FileClient deprecations,
-    # pkg_resources warnings
-    for dropped in ('Hooks will be executed', 'SyncBatchNorm', 'FileClient',
-                    'HardDiskBackend', 'pkg_resources', 'Traceback'):
+    for dropped in ('pkg_resources', 'Traceback'):
         assert dropped not in out, dropped
-    assert 'WARNING' not in out
     # every ws/ value is written once per logged step, by the hook only
     records = [r for r in scalars(str(work_dir))]
     with_ws = [r['step'] for r in records
@@ -311,76 +308,46 @@ def test_a_short_run_logs_what_a_user_needs_once(in_toy_root):
     assert not any(k.startswith('train/') for r in records for k in r)
 
 
-@pytest.mark.slow
-def test_mmdet_own_train_tool_names_a_conv_type_typo(in_toy_root):
-    import mmdet
-    mmdet_train = osp.join(osp.dirname(mmdet.__file__), '.mim', 'tools',
-                           'train.py')
-    work_dir = in_toy_root / 'wd_mmdet_typo'
-    proc = run_tool([
-        mmdet_train, TOY_MASK_RCNN, '--work-dir', str(work_dir),
-        '--cfg-options', 'model.neck.conv_cfg.type=WSConv2D'
-    ], cwd=in_toy_root)
-    assert proc.returncode != 0
-    # the plugin's runner_type checks the config before mmcv's
-    # "KeyError: 'Cannot find None in registry'" could happen
+CHECK = osp.join(TOOLS, 'check.py')
+
+
+def test_the_check_names_a_conv_type_typo(in_toy_root):
+    proc = run_tool([CHECK, TOY_MASK_RCNN, '--cfg-options',
+                     'model.neck.conv_cfg.type=WSConv2D'], cwd=in_toy_root)
+    assert proc.returncode == 1
+    # before mmcv's "KeyError: 'Cannot find None in registry'" could happen
     assert "model.neck.conv_cfg: unknown conv type 'WSConv2D'" in proc.stdout
-    assert 'Cannot find None in registry' not in proc.stdout
-    assert not work_dir.exists()
+    assert 'Traceback' not in proc.stdout
 
 
-@pytest.mark.slow
-def test_mmdet_own_train_tool_names_a_data_root_typo_before_a_work_dir(
-        in_toy_root):
-    import mmdet
-    mmdet_train = osp.join(osp.dirname(mmdet.__file__), '.mim', 'tools',
-                           'train.py')
-    work_dir = in_toy_root / 'wd_mmdet_root'
+def test_the_check_names_a_data_root_typo(in_toy_root):
     config = in_toy_root / 'typo.py'
     config.write_text(f"_base_ = '{TOY_MASK_RCNN}'\n"
                       "train_dataloader = dict(dataset=dict("
                       "data_root='data/toy_cocco/'))\n")
-    proc = run_tool([mmdet_train, str(config), '--work-dir', str(work_dir)],
-                    cwd=in_toy_root)
-    assert proc.returncode != 0
+    proc = run_tool([CHECK, str(config)], cwd=in_toy_root)
+    assert proc.returncode == 1
     assert 'train_dataloader.dataset.data_root: data/toy_cocco/ does not ' \
         'exist' in proc.stdout
-    assert not work_dir.exists()
+    assert not (in_toy_root / 'work_dirs').exists()
 
 
-@pytest.mark.slow
-def test_checked_runner_reads_only_the_annotations_its_loop_reads(
+def test_the_check_reads_only_the_annotations_its_entry_reads(
         in_toy_root, tmp_path):
+    """A broken training file: ``--test`` passes, training is refused."""
     import shutil
-
-    from mmdet_eps_l2.checks import CheckedRunner, ConfigCheckError
-    cfg = Config.fromfile(TOY_MASK_RCNN)
-    assert cfg.runner_type == 'CheckedRunner'
-    # paths are checked before the work dir: a missing file stops there
-    cfg.work_dir = str(tmp_path / 'wd_missing')
-    cfg.train_dataloader.dataset.ann_file = 'annotations/missing.json'
-    with pytest.raises(ConfigCheckError,
-                       match='train_dataloader.dataset.ann_file: '
-                       'data/toy_coco/annotations/missing.json does not '
-                       'exist'):
-        CheckedRunner.from_cfg(cfg)
-    assert not (tmp_path / 'wd_missing').exists()
-    # a training file that is there but broken: testing does not read it,
-    # training does, before its loop starts
     data = tmp_path / 'data'
     shutil.copytree(in_toy_root / 'data' / 'toy_coco', data)
     (data / 'annotations' / 'instances_train.json').write_text('{"images": ')
-    cfg = Config.fromfile(TOY_MASK_RCNN)
-    from mmdet_eps_l2.utils import retarget_data_root
-    retarget_data_root(cfg, 'data/toy_coco/', f'{data}/')
-    cfg.work_dir = str(tmp_path / 'wd_checked')
-    cfg.load_from = None
-    runner = CheckedRunner.from_cfg(cfg)
-    metrics = runner.test()
-    assert 'coco/bbox_mAP' in metrics
-    with pytest.raises(ConfigCheckError,
-                       match='instances_train.json is not valid JSON'):
-        runner.train()
+    options = ['--cfg-options', f'data_root={data}/']
+    proc = run_tool([CHECK, TOY_MASK_RCNN, '--test', *options],
+                    cwd=in_toy_root)
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert 'checked the config, the model and the data of test' in \
+        proc.stdout
+    proc = run_tool([CHECK, TOY_MASK_RCNN, *options], cwd=in_toy_root)
+    assert proc.returncode == 1
+    assert 'instances_train.json is not valid JSON' in proc.stdout
 
 
 # ------------------------ 8. what the built model shows, as a message too

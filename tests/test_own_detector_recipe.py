@@ -187,7 +187,7 @@ def test_readme_adamw_example_builds_a_decoupled_shift(tmp_path):
     path.write_text(f'''_base_ = {TOY_MASK_RCNN!r}
 optim_wrapper = dict(
     optimizer=dict(_delete_=True, type='AdamW', lr=1e-4, weight_decay=0.05),
-    paramwise_cfg=dict(eps_l2=dict(eps=1e-3, mode='decoupled')))
+    paramwise_cfg=dict(eps_l2=dict(eps=1e-3)))
 ''')
     cfg = Config.fromfile(str(path))
     assert check_config(cfg, check_paths=False) == []

@@ -79,7 +79,7 @@ def test_pure_python_config_builds_what_the_text_config_builds(text):
     assert groups_a == groups_b
     assert any('eps_l2_eps' in g for g, _ in groups_b)
     # the schedule, hooks and runner of the two agree too
-    for key in ('train_cfg', 'param_scheduler', 'custom_hooks', 'runner_type',
+    for key in ('train_cfg', 'param_scheduler', 'custom_hooks',
                 'default_hooks'):
         assert _names(text_cfg.get(key)) == _names(pure_cfg.get(key)), key
 

@@ -14,26 +14,31 @@ was found):
 * its ``images`` list is empty (mmdet would build the model, then fail
   when it builds the dataloader: ``ValueError: need at least one array to
   concatenate`` of mmengine's ``BaseDataset._serialize_data``);
-* entries no reader gets past (:func:`malformed_entries`): not JSON
-  objects, lacking a key the COCO index or mmdet reads (image ``id``,
-  ``file_name``, ``width``, ``height``; annotation ``id``, ``image_id``,
-  ``category_id``; category ``id``, ``name``), ids that are not numbers or
-  strings, a ``width`` / ``height`` that is not a number;
+* entries no reader gets past or reads as meant (:func:`malformed_entries`):
+  not JSON objects, lacking a key the COCO index or mmdet reads (image
+  ``id``, ``file_name``, ``width``, ``height``; annotation ``id``,
+  ``image_id``, ``category_id``; category ``id``, ``name``), ids that are
+  not numbers or strings, a ``width`` / ``height`` that is not a number, an
+  image or category id used twice, an ``image_id`` / ``category_id`` of
+  another type than the ids it refers to, an ``iscrowd`` / ``ignore`` that
+  is not 0, 1, true or false;
 * annotations mmdet or COCOeval cannot read (:func:`annotation_counts`):
   an ``id`` used twice; of the file's images, a ``bbox`` that is not 4
   numbers or no ``area`` where mmdet reads them (not for ``ignore``
   annotations, nor ``area`` for boxes outside the image), and in a val /
   test file, which COCOeval reads whole, any of them or ``iscrowd``
   missing; under a pipeline that loads masks, annotations mmdet keeps
-  without a segmentation (``KeyError: 'mask'`` in ``LoadAnnotations``) or
-  with one that is neither polygons nor RLE;
+  without a segmentation (``KeyError: 'mask'`` in ``LoadAnnotations``),
+  with one that is neither polygons nor RLE, or with an RLE whose ``size``
+  is not its image's;
 * a training split with ``filter_empty_gt`` in which no image has an
   annotation of the classes (no samples left);
 * a class of the dataset's ``metainfo`` is not among its categories;
 * a head's ``num_classes`` differs from the number of classes (box heads,
   cascade stages included, mask heads, single-stage heads);
 * of :data:`IMAGE_SAMPLE` image files (evenly spaced over ``images``):
-  those that do not exist, and those mmcv cannot decode.  Each sampled
+  those that do not exist, those mmcv cannot decode, and those whose size
+  is not the declared ``width`` / ``height``.  Each sampled
   file is decoded as the dataset's ``LoadImageFromFile`` decodes it
   (``mmcv.imfrombytes`` with its ``color_type`` and ``imdecode_backend``,
   cv2 by default), so a file the check accepts is one mmcv loads.  A
@@ -222,9 +227,12 @@ def _example(indices: List[int], key: str) -> str:
 
 
 def malformed_entries(path: str, data: dict) -> List[str]:
-    """Entries no reader of the file gets past: not JSON objects, lacking a
-    key of :data:`REQUIRED_ENTRY_KEYS`, an id that is not a number or a
-    string, an image ``width`` / ``height`` that is not a number."""
+    """Entries no reader of the file gets past or that it reads otherwise
+    than meant: not JSON objects, lacking a key of
+    :data:`REQUIRED_ENTRY_KEYS`, an id that is not a number or a string, an
+    image ``width`` / ``height`` that is not a number; then an image or
+    category id used twice, a reference of another type than the ids it
+    refers to, a flag (:data:`FLAGS`) that is not 0 / 1 / true / false."""
     problems = []
     for key, required in REQUIRED_ENTRY_KEYS.items():
         entries, needed = data[key], set(required)
@@ -255,6 +263,80 @@ def malformed_entries(path: str, data: dict) -> List[str]:
                 problems.append(
                     f'{path}: {_example(wrong, key)} have a "{name}" that '
                     f'is not {what} (found {entries[wrong[0]][name]!r})')
+    if problems:
+        return problems
+    return (_repeated_ids(path, data) + _reference_types(path, data) +
+            _flag_values(path, data))
+
+
+def _repeated_ids(path: str, data: dict) -> List[str]:
+    """An image or category id used twice: pycocotools' COCO index keeps
+    the last entry of each id, so the others are never loaded (and, in a
+    val / test file, the metric scores other images than the file lists).
+    Annotation ids: :func:`annotation_counts`."""
+    problems = []
+    for key in ('images', 'categories'):
+        seen, repeated = {}, []
+        for i, entry in enumerate(data[key]):
+            if entry['id'] in seen:
+                repeated.append(i)
+            seen.setdefault(entry['id'], i)
+        if repeated:
+            i = repeated[0]
+            problems.append(
+                f'{path}: {_example(repeated, key)} repeat the id of an '
+                f"earlier entry ({key}[{i}] and {key}"
+                f"[{seen[data[key][i]['id']]}] have id "
+                f"{data[key][i]['id']!r}): pycocotools' COCO index keeps one "
+                'entry per id, so mmdet loads and evaluates the last one only')
+    return problems
+
+
+def _reference_types(path: str, data: dict) -> List[str]:
+    """An annotation's ``image_id`` / ``category_id`` of another type
+    than the ids it refers to (``"2"`` for the category of id ``2``): the
+    COCO index matches ids by value and type, so mmdet drops the
+    annotation."""
+    problems = []
+    for name, key in (('image_id', 'images'), ('category_id', 'categories')):
+        types = {type(e['id']) for e in data[key]}
+        if not types:
+            continue  # no images: refused as such
+        if float in types:
+            types.add(int)  # 2 and 2.0 are the same dict key
+        wrong = [i for i, a in enumerate(data['annotations'])
+                 if type(a[name]) not in types and
+                 not (type(a[name]) is float and int in types)]
+        if wrong:
+            value = data['annotations'][wrong[0]][name]
+            problems.append(
+                f'{path}: {_example(wrong, "annotations")} have a "{name}" '
+                f'of another type than the ids of the {key} (found '
+                f'{value!r}, a {type(value).__name__}; the ids are '
+                f'{" or ".join(sorted(t.__name__ for t in types))}): the '
+                'COCO index matches ids by value and type, so mmdet would '
+                'drop them')
+    return problems
+
+
+#: annotation flags mmdet tests for truth (``if ann.get('iscrowd')``)
+FLAGS = ('iscrowd', 'ignore')
+
+
+def _flag_values(path: str, data: dict) -> List[str]:
+    """A flag mmdet tests for truth that is not 0, 1, true or false: the
+    string ``"0"`` is true, and the annotation would be ignored."""
+    problems = []
+    for name in FLAGS:
+        wrong = [i for i, a in enumerate(data['annotations'])
+                 if name in a and a[name] not in (0, 1)]
+        if wrong:
+            value = data['annotations'][wrong[0]][name]
+            problems.append(
+                f'{path}: {_example(wrong, "annotations")} have an '
+                f'"{name}" that is not 0, 1, true or false (found '
+                f"{value!r}; mmdet tests it for truth, so {value!r} counts "
+                f'as {bool(value)})')
     return problems
 
 
@@ -288,6 +370,10 @@ ANNOTATION_PROBLEMS = dict(
     unreadable_segmentations='a segmentation that is neither a list of '
     'polygons ([[x1, y1, x2, y2, ...], ...]) nor an RLE dict, under a '
     "pipeline that loads masks (mmdet's LoadAnnotations fails on it)",
+    misfit_rles='an RLE segmentation whose "size" is not its image\'s '
+    '[height, width], under a pipeline that loads masks (pycocotools '
+    "raises ValueError: Invalid RLE mask representation in mmdet's "
+    'LoadAnnotations)',
 )
 
 
@@ -394,6 +480,8 @@ def annotation_counts(data: dict, class_names: Optional[Sequence[str]] = None,
                     problem('unreadable_segmentations', i)
             elif type(seg) is not dict:
                 problem('unreadable_segmentations', i)
+            elif seg.get('size') != [size[1], size[0]]:
+                problem('misfit_rles', i)
     return dict(
         bad, first=first,
         unknown_category_annotations=sum(unknown.values()),
@@ -498,48 +586,64 @@ def _loads_masks(dataset: dict) -> bool:
                for step in dataset.get('pipeline') or [])
 
 
-def _undecodable(file: str, loading: dict) -> Optional[str]:
-    """Why mmcv cannot decode ``file`` as ``LoadImageFromFile`` would, or
-    ``None`` when it can."""
+def _decode(file: str, loading: dict):
+    """``(why not, None)`` when mmcv cannot decode ``file`` as
+    ``LoadImageFromFile`` would, else ``(None, (height, width))``."""
     import mmcv
     try:
         with open(file, 'rb') as f:
             raw = f.read()
         if not raw:
-            return 'empty file'  # cv2.imdecode: Assertion failed !buf.empty()
+            # cv2.imdecode: Assertion failed !buf.empty()
+            return 'empty file', None
         img = mmcv.imfrombytes(raw, flag=loading['color_type'],
                                backend=loading['imdecode_backend'])
     except Exception as e:  # what LoadImageFromFile would raise
         kind = type(e).__qualname__ if type(e).__module__ == 'builtins' \
             else f'{type(e).__module__}.{type(e).__qualname__}'
-        return f'{kind}: {str(e).strip()}'.splitlines()[0]
-    return None if img is not None else 'decodes to None'
+        return f'{kind}: {str(e).strip()}'.splitlines()[0], None
+    if img is None:
+        return 'decodes to None', None
+    return None, img.shape[:2]
 
 
 def _check_images(where: str, path: str, dataset: dict,
                   data: dict) -> List[str]:
-    """Missing and undecodable files among :data:`IMAGE_SAMPLE` images."""
+    """Missing and undecodable files among :data:`IMAGE_SAMPLE` images, and
+    those whose size is not the ``width`` / ``height`` the file declares
+    (mmdet clips boxes and draws masks at the declared size)."""
     images = data['images']
     if not images or IMAGE_SAMPLE <= 0:
         return []
     prefix = (dataset.get('data_prefix') or {}).get('img', '')
     folder = _join(dataset.get('data_root') or '', prefix or '')
     step = max(1, len(images) // IMAGE_SAMPLE)
-    files = [osp.join(folder, img.get('file_name', ''))
-             for img in images[::step][:IMAGE_SAMPLE]]
+    indices = list(range(0, len(images), step))[:IMAGE_SAMPLE]
+    files = [osp.join(folder, images[i].get('file_name', ''))
+             for i in indices]
     absent = [f for f in files if not osp.isfile(f)]
     if absent:
         return [f'{where}: {len(absent)} of {len(files)} sampled images of '
                 f'{path} do not exist, e.g. {absent[0]} (data_root + '
                 'data_prefix.img + file_name)']
     loading = _image_loading(dataset)
-    failed = [(f, _undecodable(f, loading)) for f in files]
-    failed = [f'{f} ({why})' for f, why in failed if why]
+    decoded = [_decode(f, loading) for f in files]
+    failed = [f'{f} ({why})' for f, (why, _) in zip(files, decoded) if why]
     if failed:
         return [f'{where}: {len(failed)} of {len(files)} sampled images of '
                 f'{path} cannot be decoded by mmcv.imfrombytes (backend '
                 f"'{loading['imdecode_backend']}', as LoadImageFromFile "
                 f"reads them): {', '.join(failed)}"]
+    misfit = [(i, shape) for i, (_, shape) in zip(indices, decoded)
+              if tuple(shape) != (images[i]['height'], images[i]['width'])]
+    if misfit:
+        i, (h, w) = misfit[0]
+        return [f'{where}: {len(misfit)} of {len(files)} sampled images of '
+                f"{path} are not the size the file declares, e.g. "
+                f"images[{i}] ({images[i]['file_name']}) declares "
+                f"{images[i]['width']}x{images[i]['height']} and decodes to "
+                f'{w}x{h} (width x height): mmdet clips the boxes and draws '
+                'the masks at the declared size']
     return []
 
 

@@ -102,12 +102,10 @@ class EpsShiftedL2OptimWrapperConstructor(DefaultOptimWrapperConstructor):
         if 'eps' not in cfg:
             raise KeyError(f'{where}.eps is required (e.g. 1e-3)')
         eps = check_non_negative(cfg['eps'], f'{where}.eps')
+        # None (no λ anywhere) is refused when there is a weight to shift
         lam = cfg.get('weight_decay', self.base_wd)
-        if lam is None:
-            raise KeyError(
-                f'{where}.weight_decay is not set and the optimizer has no '
-                'weight_decay: give the λ of the shift in one of them')
-        lam = check_non_negative(lam, f'{where}.weight_decay')
+        if lam is not None:
+            lam = check_non_negative(lam, f'{where}.weight_decay')
         mode = self._resolve_mode(cfg.get('mode'), where)
         allow = cfg.get('allow_no_ws_conv', False)
         if not isinstance(allow, bool):
@@ -172,6 +170,11 @@ class EpsShiftedL2OptimWrapperConstructor(DefaultOptimWrapperConstructor):
                 'If the GN+WS settings came from a base, a second '
                 '`model = dict(...)` in the same config file replaced them '
                 "(README, 'Add the plugin to your own detector')")
+        if shifted and self.eps_l2['weight_decay'] is None:
+            raise KeyError(
+                'optim_wrapper.paramwise_cfg.eps_l2.weight_decay is not set '
+                'and the optimizer has no weight_decay: give the λ of the '
+                'shift in one of them')
         # the stock rules, one group per parameter, from a stock constructor
         # (its add_params walks the modules; ours below adds merged groups)
         stock = DefaultOptimWrapperConstructor(

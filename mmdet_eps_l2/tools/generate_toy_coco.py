@@ -8,9 +8,10 @@ Writes OUT_DIR/annotations/instances_{train,val}.json and the PNG images in
 OUT_DIR/train/ and OUT_DIR/val/: squares, circles and triangles on a noisy
 background, each with its polygon mask, box and area.  With --coco-layout,
 mmdet's COCO layout instead (instances_{train,val}2017.json, train2017/,
-val2017/, categories named person, car and dog), so that any stock mmdet
-COCO config trains on it with --cfg-options data_root=OUT_DIR/.  The same
-arguments always give the same files.
+val2017/, COCO's 80 categories, the shapes drawn as person, car and dog),
+so that any stock mmdet COCO config trains on it with
+--cfg-options data_root=OUT_DIR/.  The same arguments always give the same
+files.
 """
 import argparse
 import sys

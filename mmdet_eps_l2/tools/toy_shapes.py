@@ -73,8 +73,8 @@ def _make_image(rng: np.random.RandomState, width: int, height: int,
     return image, objects
 
 
-def _annotation(obj: Dict, ann_id: int, image_id: int, width: int,
-                height: int) -> Dict:
+def _annotation(obj: Dict, ann_id: int, image_id: int, category_id: int,
+                width: int, height: int) -> Dict:
     poly = obj['polygon']
     flat = [float(round(v, 2)) for v in poly.reshape(-1)]
     rle = mask_utils.frPyObjects([flat], height, width)
@@ -84,7 +84,7 @@ def _annotation(obj: Dict, ann_id: int, image_id: int, width: int,
     return dict(
         id=ann_id,
         image_id=image_id,
-        category_id=obj['label'] + 1,
+        category_id=category_id,
         segmentation=[flat],
         area=area,
         bbox=[float(x0), float(y0), float(x1 - x0), float(y1 - y0)],
@@ -110,8 +110,10 @@ def generate_toy_coco(out_dir: str,
             :data:`COCO_NAMED_CLASSES`).
         with_info: write the top-level ``"info"`` (many converters don't).
         coco_layout: mmdet's COCO layout (``annotations/instances_
-            {train,val}2017.json``, ``train2017/``, ``val2017/``), so that
-            a stock mmdet COCO config reads it with ``data_root=`` alone.
+            {train,val}2017.json``, ``train2017/``, ``val2017/``) and COCO's
+            80 categories (ids 1-80 in mmdet's order; the shapes drawn
+            under three of them), so that a stock mmdet COCO config reads
+            it with ``data_root=`` alone.
     """
     if num_train < 1 or num_val < 1:
         raise ValueError('num_train and num_val must be >= 1')
@@ -128,8 +130,13 @@ def generate_toy_coco(out_dir: str,
                          f'shapes are {list(CLASSES)}')
     kinds = list(classes.values())
     rng = np.random.RandomState(seed)
+    names = list(classes)
+    if coco_layout:  # all of COCO's categories, so its 80 classes are there
+        from mmdet.datasets import CocoDataset
+        names = list(CocoDataset.METAINFO['classes'])
     categories = [dict(id=i + 1, name=n, supercategory='shape')
-                  for i, n in enumerate(classes)]
+                  for i, n in enumerate(names)]
+    category_ids = [names.index(n) + 1 for n in classes]
     os.makedirs(osp.join(out_dir, 'annotations'), exist_ok=True)
     written = {}
     ann_id = 1
@@ -146,7 +153,8 @@ def generate_toy_coco(out_dir: str,
                                width=width, height=height))
             for obj in objects:
                 annotations.append(
-                    _annotation(obj, ann_id, image_id, width, height))
+                    _annotation(obj, ann_id, image_id,
+                                category_ids[obj['label']], width, height))
                 ann_id += 1
         data = dict(info=dict(description=f'toy shapes {name}',
                               version='1.0'),
