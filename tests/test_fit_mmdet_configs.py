@@ -149,7 +149,9 @@ def test_a_stock_detector_trains_with_the_plugin_and_its_own_hooks(
     plugin's run, the shift takes the optimizer's own semantics."""
     path = with_plugin(osp.join(MMDET_CONFIGS, config), tmp_path)
     with open(path, 'a') as f:
-        f.write("model = dict(backbone=dict(conv_cfg=dict(type='WSConv2d')))\n")
+        # offline: no ImageNet weights
+        f.write("model = dict(backbone=dict(conv_cfg=dict(type='WSConv2d'), "
+                'init_cfg=None))\n')
     work = tmp_path / 'work'
     proc = run_tool([osp.join(ROOT, 'tools', 'train.py'), path,
                      '--work-dir', str(work), '--cfg-options',
