@@ -16,22 +16,22 @@ demo: install
 bench: install
 	$(PY) benchmarks/run_all.py
 
-# wheels + mmcv source for a bare, offline GPU machine (Python 3.12); with
-# .gpu_twin/ also mmcv's detection ops compiled for it (docs/gpu_check.md)
+# wheels + mmcv source for a bare, offline GPU machine (Python 3.12), in
+# .gpu_kit/ (docs/gpu_check.md)
 gpu-kit:
-	bash tools/make_gpu_kit.sh
+	bash tools/gpu/make_kit.sh
 
 # the GPU machine's stack (Python 3.12, torch 2.11.0+cu130), GPU aside, in
 # .gpu_twin/ (about 5 GB downloaded once; not part of `make test`)
 .PHONY: gpu-twin
 gpu-twin:
-	bash benchmarks/gpu_e2e/make_twin.sh
+	bash tools/gpu/make_twin.sh
 
-# on a GPU machine (after `make gpu-kit` here): bash benchmarks/gpu_e2e.sh
-# here: the dry run, under the twin when it is built (docs/gpu_check.md)
+# on a GPU machine (after `make gpu-kit` here): bash tools/gpu/check.sh
+# here: the same steps on CPU, under the twin when it is built
 gpu-dry-run: install gpu-kit
 	PYTHON=$(if $(wildcard .gpu_twin/.twin_complete),.gpu_twin/bin/python,$(PY)) \
-	  bash benchmarks/gpu_e2e.sh --dry-run bench_results/gpu_e2e_dry_run
+	  bash tools/gpu/check.sh --dry-run bench_results/gpu_check_dry_run
 
 clean-data:
 	rm -rf data/toy_coco work_dirs/demo

@@ -8,10 +8,20 @@ from typing import Callable, Dict, List
 import torch
 
 
-def machine_line() -> str:
-    return (f'{platform.processor() or platform.machine()}, '
+def machine_line(device: str = 'cpu') -> str:
+    line = (f'{platform.processor() or platform.machine()}, '
             f'{os.cpu_count()} cores, torch {torch.__version__}, '
             f'{torch.get_num_threads()} threads')
+    if str(device).startswith('cuda'):
+        line += f', {torch.cuda.get_device_name(device)}'
+    return line
+
+
+def synchronizer(device: str) -> Callable[[], None]:
+    """What to call before each clock read on ``device``."""
+    if str(device).startswith('cuda'):
+        return torch.cuda.synchronize
+    return lambda: None
 
 
 def mmcv_formula(weight: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:

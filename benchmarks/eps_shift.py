@@ -1,7 +1,7 @@
 """The ε-shift over the shifted weights of Mask R-CNN R-50, eager and
 compiled, against one ``SGD(foreach=True)`` step over the same weights.
 
-    python benchmarks/eps_shift.py [--repeats 7] [--json OUT]
+    python benchmarks/eps_shift.py [--repeats 7] [--json OUT] [--device cuda]
 
 The weights are those mmdet's Mask R-CNN R-50-FPN GN+WS config shifts
 (float32, random values and gradients).  Time: the three candidates
@@ -9,7 +9,8 @@ alternated (:func:`common.time_side_by_side`), each as a ratio to the SGD
 step of the same round.  "compiled" is :func:`eps_shifted_l2_` under
 ``torch.compile`` (what ``compile = True`` gives the step hook).
 
-Memory, in a fresh process holding only the weights and their gradients:
+Memory on CPU, in a fresh process holding only the weights and their
+gradients (on a GPU, from torch's allocator statistics around one shift):
 the peak resident set during one eager shift (``VmHWM`` of
 ``/proc/self/status``, reset just before by writing 5 to
 ``/proc/self/clear_refs``; ``MALLOC_MMAP_THRESHOLD_=65536``, so every large
@@ -27,7 +28,8 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from common import (MASK_RCNN_GN_WS, build_mmdet_model,  # noqa: E402
-                    machine_line, print_table, spread, time_side_by_side)
+                    machine_line, print_table, spread, synchronizer,
+                    time_side_by_side)
 
 from mmdet_eps_l2.ops import eps_shifted_l2_  # noqa: E402
 from mmdet_eps_l2.ops.ws_family import eps_shift_weights  # noqa: E402
@@ -63,12 +65,12 @@ print(json.dumps(dict(peak=peak, lasting=status('VmRSS') - before)))
 '''
 
 
-def shifted_weights():
+def shifted_weights(device='cpu'):
     """The weights (with random gradients) the ε-shift acts on in mmdet's
     GN+WS Mask R-CNN R-50-FPN."""
     model = build_mmdet_model(MASK_RCNN_GN_WS, 'WSConv2d')
     shifted = eps_shift_weights(model)
-    weights = [p.detach().clone() for p in model.parameters()
+    weights = [p.detach().to(device) for p in model.parameters()
                if id(p) in shifted]
     torch.manual_seed(0)
     for w in weights:
@@ -86,12 +88,25 @@ def memory(weights):
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def cuda_memory(weights):
+    """The same on a GPU, from torch's allocator statistics."""
+    grads = [w.grad for w in weights]
+    torch.cuda.synchronize()
+    before = torch.cuda.memory_allocated()
+    torch.cuda.reset_peak_memory_stats()
+    eps_shifted_l2_(weights, grads, **SHIFT)
+    torch.cuda.synchronize()
+    return dict(peak=torch.cuda.max_memory_allocated() - before,
+                lasting=torch.cuda.memory_allocated() - before)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser()
     parser.add_argument('--repeats', type=int, default=7)
     parser.add_argument('--json')
+    parser.add_argument('--device', default='cpu')
     args = parser.parse_args(argv)
-    weights = shifted_weights()
+    weights = shifted_weights(args.device)
     grads = [w.grad for w in weights]
     sgd = torch.optim.SGD(weights, lr=0.02, momentum=0.9, foreach=True)
     compiled = torch.compile(eps_shifted_l2_)
@@ -102,8 +117,8 @@ def main(argv=None):
                                                         **SHIFT),
             'eps-shift, compiled': lambda: compiled(weights, grads, **SHIFT),
         },
-        repeats=args.repeats)
-    mem = memory(weights)
+        repeats=args.repeats, sync=synchronizer(args.device))
+    mem = memory(weights) if args.device == 'cpu' else cuda_memory(weights)
     mib = 2**20
     largest = max(w.numel() * 4 for w in weights)
     ratios = {k: times.ratio(k, 'SGD(foreach=True).step()')
@@ -111,7 +126,7 @@ def main(argv=None):
     print_table(
         f'# eps-shift over {len(weights)} weights '
         f'({sum(w.numel() for w in weights) * 4 / mib:.0f} MiB), '
-        f'{machine_line()}',
+        f'{machine_line(args.device)}',
         [('step', 'ms', 'ratio to SGD foreach step, median (min-max)')] +
         [(k, f'{v * 1e3:.1f}', spread(ratios[k], '.2f') if k in ratios
           else '1') for k, v in times.items()])

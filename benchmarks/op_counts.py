@@ -11,8 +11,10 @@ counted here.  Counted with :func:`top_level_aten_ops`:
 * one optimizer step over the 58 shifted weights of mmdet's Mask R-CNN
   R-50-FPN GN+WS: ``SGD(foreach=True)``, and the ε-shift alone.
 
-    python benchmarks/op_counts.py
+    python benchmarks/op_counts.py [--json OUT]
 """
+import argparse
+import json
 import sys
 from typing import Callable, Dict
 
@@ -94,6 +96,9 @@ def shift_counts(weights) -> Dict[str, int]:
 
 
 def main(argv=None) -> Dict[str, int]:
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--json')
+    args = parser.parse_args(argv)
     sys.path.insert(0, __file__.rsplit('/', 1)[0])
     from common import MASK_RCNN_GN_WS, build_mmdet_model
 
@@ -112,6 +117,9 @@ def main(argv=None) -> Dict[str, int]:
             if name in ('eps-shift', 'SGD(foreach=True).step()') else ''
         print(f'  {name:40s} {count:5d}{extra}')
     counts['shifted_tensors'] = n
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(counts, f, indent=2)
     return counts
 
 

@@ -34,7 +34,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     reps = ['--repeats', '3'] if args.quick else []
     os.makedirs(osp.dirname(args.json) or '.', exist_ok=True)
-    counts = op_counts.main()
+    counts = op_counts.main([])
     ws = ws_conv.main(reps + (['--backbone-repeats', '2', '--size', '256']
                               if args.quick else []))
     shift = eps_shift.main(reps)

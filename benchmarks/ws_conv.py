@@ -6,7 +6,7 @@
     batch with WSConv2d, with mmcv ConvWS and with plain Conv2d.
 
 The last line ends with the speed-up of (a).
-    python benchmarks/ws_conv.py [--repeats 7] [--size 512]
+    python benchmarks/ws_conv.py [--repeats 7] [--size 512] [--device cuda]
 """
 import argparse
 import json
@@ -18,17 +18,17 @@ from mmcv.cnn.bricks.conv_ws import ConvWS2d
 sys.path.insert(0, __file__.rsplit('/', 1)[0])
 from common import (MASK_RCNN_GN_WS, build_mmdet_model,  # noqa: E402
                     machine_line, mmcv_formula, print_table, spread,
-                    standardize_step, time_side_by_side)
+                    standardize_step, synchronizer, time_side_by_side)
 
 from mmdet_eps_l2.ops import standardize_weight  # noqa: E402
 
 
-def bench_standardization(repeats):
+def bench_standardization(repeats, device='cpu'):
     """Forward only, and forward + backward with every standardized weight
     alive until the backward (as in a training iteration)."""
     model = build_mmdet_model(MASK_RCNN_GN_WS)
     weights = [
-        m.weight.detach().clone().requires_grad_(True)
+        m.weight.detach().to(device).requires_grad_(True)
         for m in model.modules() if isinstance(m, ConvWS2d)
     ]
     grads = [torch.randn_like(w) for w in weights]
@@ -46,15 +46,15 @@ def bench_standardization(repeats):
             'ours': standardize_step(standardize_weight, weights, grads),
             'mmcv': standardize_step(mmcv_formula, weights, grads),
         },
-        repeats=repeats)
+        repeats=repeats, sync=synchronizer(device))
     return len(weights), sum(w.numel() for w in weights), times
 
 
-def bench_backbone(repeats, size):
+def bench_backbone(repeats, size, device='cpu'):
     torch.manual_seed(0)
-    x = torch.randn(2, 3, size, size)
+    x = torch.randn(2, 3, size, size, device=device)
     models = {
-        name: build_mmdet_model(MASK_RCNN_GN_WS, conv).backbone
+        name: build_mmdet_model(MASK_RCNN_GN_WS, conv).backbone.to(device)
         for name, conv in (('WSConv2d', 'WSConv2d'), ('mmcv ConvWS', 'ConvWS'),
                            ('plain Conv2d', 'plain'))
     }
@@ -71,7 +71,8 @@ def bench_backbone(repeats, size):
         return step
 
     return time_side_by_side({k: run(m) for k, m in models.items()},
-                             repeats=repeats, warmup=1)
+                             repeats=repeats, warmup=1,
+                             sync=synchronizer(device))
 
 
 def main(argv=None):
@@ -80,10 +81,11 @@ def main(argv=None):
     parser.add_argument('--backbone-repeats', type=int, default=5)
     parser.add_argument('--size', type=int, default=512)
     parser.add_argument('--json', help='write the figures here')
+    parser.add_argument('--device', default='cpu')
     args = parser.parse_args(argv)
-    print(f'# ws_conv benchmark on {machine_line()}')
-    n, numel, ta = bench_standardization(args.repeats)
-    tb = bench_backbone(args.backbone_repeats, args.size)
+    print(f'# ws_conv benchmark on {machine_line(args.device)}')
+    n, numel, ta = bench_standardization(args.repeats, args.device)
+    tb = bench_backbone(args.backbone_repeats, args.size, args.device)
     speedup = ta['mmcv'] / ta['ours']
     fwd_speedup = ta['mmcv fwd'] / ta['ours fwd']
     fwd_spread = ta.ratio('mmcv fwd', 'ours fwd')

@@ -11,6 +11,17 @@ sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
                             'tools'))
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``cuda`` are skipped where torch sees no GPU."""
+    import torch
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason='needs a GPU (torch.cuda.is_available())')
+    for item in items:
+        if item.get_closest_marker('cuda') is not None:
+            item.add_marker(skip)
+
+
 @pytest.fixture(autouse=True)
 def mmdet_scope():
     """Registry look-ups behave as under mmdet's tools."""

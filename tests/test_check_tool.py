@@ -172,3 +172,21 @@ def test_a_file_mmdet_reads_fine_trains_without_a_note(toy, tmp_path,
     err = capsys.readouterr().err
     assert 'note:' not in err
     assert 'checked the config, the model and the data of train' in err
+
+
+def test_own_hooks_without_the_plugins_are_noted(toy, tmp_path, capsys):
+    """A user's custom_hooks that replaced the plugin's: trained, with a
+    note saying what is lost and the line that keeps both."""
+    from mmengine.config import Config
+
+    from mmdet_eps_l2.checks import check_config
+    cfg = Config.fromfile(TOY_MASK_RCNN)
+    cfg.custom_hooks = [dict(type='EMAHook'), dict(type='WeightStatsHook')]
+    cfg.merge_from_dict({'data_root': f'{toy}/'})
+    from mmdet_eps_l2.utils import retarget_data_root
+    retarget_data_root(cfg, 'data/toy_coco/', f'{toy}/')
+    assert check_config(cfg) == [
+        'custom_hooks has no RNGStateHook: a resumed run does not continue '
+        'the same random numbers; keep your hooks and add '
+        "the plugin's with custom_hooks = [*_base_.get('custom_hooks', []), "
+        '*_base_.eps_l2_hooks]']

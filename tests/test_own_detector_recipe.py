@@ -61,6 +61,7 @@ def write_recipe(tmp_path, detector, depth, eps, checkpoint_depth=None):
     '{BASES[detector].format(depth=depth)}',
     '{PLUGIN}',
 ]
+custom_hooks = [*_base_.get('custom_hooks', []), *_base_.eps_l2_hooks]
 ws = dict(conv_cfg=dict(type='WSConv2d'),
           norm_cfg=dict(type='GN', num_groups=32, requires_grad=True))
 num_classes = 5

@@ -1,4 +1,4 @@
-"""The main job: train the toy GN+WS Mask R-CNN with the ε-shifted L2
+"""The demo: train the toy GN+WS Mask R-CNN with the ε-shifted L2
 regularizer on CPU and report COCO bbox / segm mAP.
 
     python tools/demo.py [--work-dir work_dirs/demo] [--min-bbox-map 0.6]

@@ -15,7 +15,7 @@ MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
 source "$(dirname "$0")/find_python.sh"  # PYTHON: .venv unless set
 
 PYTHONPATH="$(dirname "$0")/..":${PYTHONPATH:-} \
-"$PYTHON" -m torch.distributed.run \
+"$PYTHON" -c "$TORCHRUN" \
     --nnodes="$NNODES" \
     --node_rank="$NODE_RANK" \
     --master_addr="$MASTER_ADDR" \

@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Sourced by the shell tools: sets PYTHON to the interpreter that runs them.
+# Sourced by the shell tools: sets PYTHON to the interpreter that runs them,
+# and TORCHRUN, torchrun's main for `"$PYTHON" -c "$TORCHRUN" ARGS...`: a
+# rank that exits non-zero (a refused config, each rank having said why)
+# ends it with that status and no traceback of torchrun's own.
 #
 #   PYTHON=/path/to/python bash tools/dist_train.sh ...   # explicit choice
 #
@@ -21,3 +24,10 @@ if ! "$PYTHON" -c 'import torch.distributed.run, mmengine, mmdet' >/dev/null 2>&
   echo "  activate the environment that has them, or set PYTHON=/path/to/python." >&2
   exit 2
 fi
+TORCHRUN='import sys
+from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+from torch.distributed.run import main
+try:
+    main(sys.argv[1:])
+except ChildFailedError as e:
+    sys.exit(e.get_first_failure()[1].exitcode or 1)'

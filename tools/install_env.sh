@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the CPU development environment in .venv (see README "Install").
 #
-# torch==2.13.0 (the CPU build on this machine's disk), mmengine 0.10.7,
+# torch==2.13.0, mmengine 0.10.7,
 # mmdet 3.3.0, pycocotools, pytest, mmcv 2.1.0 compiled with its ops from the
 # sdist, and this package in editable mode.  The mmcv wheel is built once and
 # cached in $MMDET_EPS_L2_CACHE (default ~/.cache/mmdet_eps_l2), so a second
@@ -45,7 +45,7 @@ have setuptools==80.9.0 ninja==1.13.0 wheel==0.45.1 \
   || "${PIP[@]}" install -q "setuptools==80.9.0" "ninja==1.13.0" "wheel==0.45.1" \
   || fail "build tools" "pip could not install setuptools/ninja/wheel: check access to the package registry."
 
-step "$TORCH_SPEC (CPU build)"
+step "$TORCH_SPEC"
 have torch==2.13.0 || "${PIP[@]}" install -q "$TORCH_SPEC" \
   || fail "torch" "pip could not install $TORCH_SPEC. GPU users: install your CUDA build of torch first (README, 'GPU install')."
 

@@ -261,14 +261,16 @@ def _missing_plugin_hooks(cfg) -> List[str]:
         return []
     present = {type_name(h.get('type')) for h in cfg.get('custom_hooks') or []
                if isinstance(h, dict)}
+    lost = {'WeightStatsHook': 'σ is not logged',
+            'RNGStateHook': 'a resumed run does not continue the same '
+            'random numbers'}
     missing = [h for h in PLUGIN_HOOKS if h not in present]
     if not missing:
         return []
-    return [f'custom_hooks has no {" and no ".join(missing)}: σ is not '
-            'logged and a resumed run does not continue the same random '
-            'numbers; keep your hooks and add the plugin\'s with '
-            "custom_hooks = [*_base_.get('custom_hooks', []), "
-            '*_base_.eps_l2_hooks]']
+    return [f'custom_hooks has no {" and no ".join(missing)}: '
+            f'{" and ".join(lost[h] for h in missing)}; keep your hooks and '
+            "add the plugin's with custom_hooks = "
+            "[*_base_.get('custom_hooks', []), *_base_.eps_l2_hooks]"]
 
 
 def _check_built_model(cfg) -> List[str]:

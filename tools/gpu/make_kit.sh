@@ -2,17 +2,12 @@
 # `make gpu-kit`: what a bare GPU machine (Python 3.12, torch with CUDA, no
 # network) lacks to run this package, in the ignored folder .gpu_kit/:
 #   .gpu_kit/wheels/  cp312 manylinux / pure-Python wheels, no dependencies
-#   .gpu_kit/sdist/   the mmcv 2.1.0 source (its ops are compiled there)
-#   .gpu_kit/prebuilt/ only where the twin of the GPU machine's stack is
-#                     (`make gpu-twin`): mmcv's detection ops compiled with
-#                     CUDA for 9.0 against its torch; the GPU run loads them
-#                     instead of compiling, when they load and run there
-#   .gpu_kit/ops_ref.pt only where .venv has a full mmcv: its ops' outputs,
-#                     for runs without a full mmcv (the twin)
+#   .gpu_kit/sdist/   the mmcv 2.1.0 source (tools/gpu/check.sh compiles
+#                     the ops the detectors call from it)
 # A piece already in the folder is not downloaded again, so a second call
 # works offline.  Each piece that cannot be downloaded is named.
 set -uo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 KIT="${GPU_KIT:-$ROOT/.gpu_kit}"
 PY="${PYTHON:-$ROOT/.venv/bin/python}"
 [ -x "$PY" ] || PY="$(command -v python3)"
@@ -45,28 +40,4 @@ if [ ${#failed[@]} -gt 0 ]; then
   echo "[gpu-kit] FAILED to download: ${failed[*]} (check access to the package registry)" >&2
   exit 1
 fi
-# optional pieces: a failure here leaves the kit usable (the run compiles)
-TWIN="${GPU_TWIN:-$ROOT/.gpu_twin}"
-EXTRAS="$ROOT/benchmarks/gpu_e2e/kit_extras.py"
-if [ -n "${GPU_KIT_NO_PREBUILT:-}" ]; then
-  echo "[gpu-kit] prebuilt CUDA ops not made (GPU_KIT_NO_PREBUILT)"
-elif [ -f "$TWIN/.twin_complete" ]; then
-  nice -n 10 "$TWIN/bin/python" "$EXTRAS" prebuilt "$KIT" \
-    || rm -rf "$KIT/prebuilt"
-elif [ -f "$KIT/prebuilt/_ext_subset.so" ]; then
-  echo "[gpu-kit] prebuilt CUDA ops kept from an earlier call (no $TWIN here)"
-else
-  echo "[gpu-kit] no prebuilt CUDA ops (no $TWIN: make gpu-twin); the GPU run compiles them"
-fi
-if [ -f "$KIT/ops_ref.pt" ]; then :
-elif [ -x "$ROOT/.venv/bin/python" ]; then
-  (cd "$ROOT" && "$ROOT/.venv/bin/python" "$EXTRAS" ops-ref "$KIT") \
-    || echo "[gpu-kit] WARNING: no ops reference (ops_parity.py --save failed)" >&2
-fi
-size="$(du -sm "$KIT" | cut -f1)"
-extras="$(cd "$KIT" && ls -d prebuilt/_ext_subset.so ops_ref.pt 2>/dev/null | tr '\n' ' ')"
-echo "[gpu-kit] ready: $KIT ($(ls "$KIT/wheels" | wc -l) wheels, $(ls "$KIT/sdist") ${extras:+, $extras}; ${size} MB)"
-if [ "$size" -ge 40 ]; then
-  echo "[gpu-kit] FAILED: $KIT is ${size} MB, over the 40 MB budget" >&2
-  exit 1
-fi
+echo "[gpu-kit] ready: $KIT ($(ls "$KIT/wheels" | wc -l) wheels, $(ls "$KIT/sdist"); $(du -sm "$KIT" | cut -f1) MB)"

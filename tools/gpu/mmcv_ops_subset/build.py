@@ -1,7 +1,6 @@
 """Build the part of mmcv 2.1.0 that the detectors need, from mmcv's sources.
 
     python build.py MMCV_SDIST DEST [--cpu-only] [--build-dir DIR]
-                    [--prebuilt SO]
 
 A full mmcv build compiles about 136 files (5-8 minutes on 16 cores).  Mask
 R-CNN, Faster R-CNN and RetinaNet call only these compiled ops of
@@ -24,9 +23,7 @@ Python bindings (``subset_pybind.cpp``, mmcv's names and keywords) and the
 CUDA registrations (``subset_cudabind.cpp``).
 
 It writes ``DEST/mmcv/``: mmcv's Python package from the source, the
-compiled ``_ext_subset.so`` (or, with ``--prebuilt``, a module compiled
-earlier for this torch, when it loads and runs here: see ``try_prebuilt``;
-otherwise it is compiled), and ``_ext.py``, which re-exports the compiled
+compiled ``_ext_subset.so``, and ``_ext.py``, which re-exports the compiled
 ops and answers every other op name with a function that raises
 ``NotImplementedError`` naming the op (``mmcv.ops`` checks at import that
 every op name exists).  Put ``DEST`` first on ``PYTHONPATH``.
@@ -49,7 +46,6 @@ import os.path as osp
 import shutil
 import sys
 import re
-import subprocess
 import tarfile
 import time
 
@@ -63,7 +59,7 @@ CPU_SOURCES = ('cpu/nms.cpp', 'cpu/roi_align.cpp')
 CUDA_SOURCES = ('cuda/nms_cuda.cu', 'cuda/roi_align_cuda.cu',
                 'cuda/focal_loss_cuda.cu')
 
-SHIM = '''"""mmcv._ext of a partial build (benchmarks/gpu_e2e/mmcv_ops_subset).
+SHIM = '''"""mmcv._ext of a partial build (tools/gpu/mmcv_ops_subset).
 
 Compiled from mmcv {version}'s sources: {ops} ({devices}).
 Any other op (every op while the compiled module is missing) is a function
@@ -223,59 +219,6 @@ def use_cuda_home(home):
         mod.CUDA_HOME = home
 
 
-PROBE = r'''
-import json, sys, torch
-sys.path.insert(0, sys.argv[1])
-import mmcv._ext_subset as m
-out = dict(ops=[n for n in sys.argv[3].split(',') if hasattr(m, n)],
-           cuda_version=m.get_compiling_cuda_version())
-if sys.argv[2] == 'cuda' and torch.cuda.is_available():
-    b = torch.tensor([[0., 0., 10., 10.], [1., 1., 10., 10.]], device='cuda')
-    keep = m.nms(b, torch.tensor([.9, .8], device='cuda'), 0.5, 0)
-    out['cuda_nms'] = keep.cpu().tolist()
-print(json.dumps(out))
-'''
-
-
-def try_prebuilt(so, dest, cuda):
-    """Put a module compiled earlier (``make gpu-kit``) into ``DEST/mmcv``
-    when it loads in this interpreter, has every op, was compiled with CUDA
-    when ``cuda`` and, where a GPU is visible, runs ``nms`` on it.
-    Returns ``(True, probe result)`` or ``(False, why not)``; nothing is
-    left in ``DEST/mmcv`` when it fails."""
-    if not so or not osp.isfile(so):
-        return False, f'no prebuilt module at {so}'
-    target = osp.join(dest, 'mmcv', '_ext_subset.so')
-    probe_dir = osp.join(dest, 'prebuilt_probe')
-    shutil.rmtree(probe_dir, ignore_errors=True)
-    os.makedirs(osp.join(probe_dir, 'mmcv'))
-    open(osp.join(probe_dir, 'mmcv', '__init__.py'), 'w').close()
-    shutil.copy2(so, osp.join(probe_dir, 'mmcv', '_ext_subset.so'))
-    try:
-        proc = subprocess.run(
-            [sys.executable, '-c', PROBE, probe_dir,
-             'cuda' if cuda else 'cpu', ','.join(COMPILED_OPS)],
-            capture_output=True, text=True, timeout=120)
-    except subprocess.TimeoutExpired:
-        return False, 'loading the prebuilt module took over 120 s'
-    finally:
-        shutil.rmtree(probe_dir, ignore_errors=True)
-    if proc.returncode != 0:
-        lines = [ln for ln in proc.stderr.strip().splitlines() if ln]
-        return False, 'it does not load here: ' + (
-            lines[-1] if lines else f'exit {proc.returncode}')
-    probe = json.loads(proc.stdout.strip().splitlines()[-1])
-    missing = sorted(set(COMPILED_OPS) - set(probe['ops']))
-    if missing:
-        return False, f'it lacks {missing}'
-    if cuda and probe['cuda_version'] in ('', 'not available'):
-        return False, 'it was compiled without CUDA'
-    if cuda and 'cuda_nms' in probe and probe['cuda_nms'] != [0]:
-        return False, f'its CUDA nms returned {probe["cuda_nms"]}, not [0]'
-    shutil.copy2(so, target)
-    return True, probe
-
-
 def own_build_dir(build_dir):
     """Wait for any other build.py on ``build_dir`` (an flock, released when
     its process ends, killed or not), then remove the ``lock`` file torch's
@@ -354,8 +297,7 @@ def library_stub_headers(build_dir: str, include: list) -> list:
     return written
 
 
-def build(sdist: str, dest: str, cuda: bool, build_dir: str,
-          prebuilt=None) -> dict:
+def build(sdist: str, dest: str, cuda: bool, build_dir: str) -> dict:
     t0 = time.time()
     cuda_home = how = None
     if cuda:  # before torch's extension builder reads CUDA_HOME
@@ -374,22 +316,6 @@ def build(sdist: str, dest: str, cuda: bool, build_dir: str,
     version = install_python_package(src, dest, devices)
     info = dict(mmcv_version=version, devices=list(devices),
                 compiled_ops=list(COMPILED_OPS))
-    if prebuilt:
-        ok, detail = try_prebuilt(prebuilt, dest, cuda)
-        info['prebuilt'] = prebuilt
-        if ok:
-            meta = osp.join(osp.dirname(prebuilt), 'prebuilt.json')
-            if osp.exists(meta):
-                with open(meta) as f:
-                    info['prebuilt_build'] = json.load(f)
-            info['devices'] = ['cpu', 'cuda'] if detail['cuda_version'] \
-                not in ('', 'not available') else ['cpu']
-            write_shim(osp.join(dest, 'mmcv'), version, info['devices'])
-            info.update(path='prebuilt', probe=detail,
-                        seconds=round(time.time() - t0, 1))
-            return info
-        info['prebuilt_rejected'] = detail
-    info['path'] = 'compiled'
     if cuda and not cuda_home:
         raise SystemExit(f'build.py: {how}')
     info['cuda_home'] = cuda_home
@@ -452,14 +378,10 @@ def main(argv=None) -> int:
                         help='compile the CPU kernels only')
     parser.add_argument('--build-dir', help='compiler output (default: '
                         'DEST/build)')
-    parser.add_argument('--prebuilt', metavar='SO',
-                        help='a module compiled earlier (make gpu-kit): '
-                        'used when it loads and runs here, else compiled')
     args = parser.parse_args(argv)
     build_dir = args.build_dir or osp.join(args.dest, 'build')
     os.makedirs(build_dir, exist_ok=True)
-    info = build(args.sdist, args.dest, not args.cpu_only, build_dir,
-                 args.prebuilt)
+    info = build(args.sdist, args.dest, not args.cpu_only, build_dir)
     print(json.dumps(info))
     return 0
 

@@ -4,11 +4,11 @@
 # torch==2.11.0 (the CUDA 13 build, +cu130), torchvision 0.26.0, numpy 2.x
 # and the machine's other preinstalled packages, and nothing of the
 # OpenMMLab stack (that comes from the kit, `make gpu-kit`, installed by
-# benchmarks/gpu_e2e.sh exactly as on the GPU machine).  No setuptools: the
+# tools/gpu/check.sh exactly as on the GPU machine).  No setuptools: the
 # check must not rely on the machine having it (the kit carries it).
 # Built once; a second call returns at once.  Downloads about 5 GB.
 #
-#   bash benchmarks/gpu_e2e/make_twin.sh          # or: make gpu-twin
+#   bash tools/gpu/make_twin.sh          # or: make gpu-twin
 #   GPU_TWIN=DIR PYTHON312=/path/to/python3.12 bash ...
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
