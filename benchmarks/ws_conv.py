@@ -1,4 +1,4 @@
-"""WSConv2d vs mmcv ConvWS vs plain Conv2d, CPU float32, side by side.
+"""WSConv2d vs mmcv ConvWS vs plain Conv2d, float32, side by side.
 
 (a) standardizing (forward; forward + backward) all WS weights of mmdet's Mask R-CNN
     R-50-FPN GN+WS: this package's fused autograd vs mmcv's formula;

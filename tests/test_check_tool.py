@@ -128,7 +128,8 @@ def test_mmdet_reads_each_refused_defect_otherwise_than_meant(toy):
 
     def dataset(split):
         return CocoDataset(
-            data_root=f'{toy}/', ann_file=f'annotations/instances_{split}.json',
+            data_root=f'{toy}/',
+            ann_file=f'annotations/instances_{split}.json',
             data_prefix=dict(img=f'{split}/'), filter_cfg=None,
             metainfo=dict(classes=('square', 'circle', 'triangle')),
             pipeline=[LoadImageFromFile(),

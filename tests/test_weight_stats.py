@@ -156,25 +156,51 @@ def _write_scalars(work_dir, sigma0, decay):
             f.write(json.dumps(record) + '\n')
 
 
-@pytest.mark.slow
-def test_plot_tool_writes_pngs_of_several_runs(tmp_path):
-    # synthetic scalars of two runs: plain decay shrinks σ, the shift not
-    _write_scalars(tmp_path / 'wd_plain', 0.05, 0.9)
-    _write_scalars(tmp_path / 'wd_epsl2', 0.05, 0.99)
-    in_toy_root = tmp_path
-    out_dir = tmp_path / 'plots'
-    proc = run_tool([
-        PLOT, str(in_toy_root / 'wd_plain'), str(in_toy_root / 'wd_epsl2'),
-        '--labels', 'plain decay', 'eps-shifted', '--eps', '1e-3',
-        '--out-dir', str(out_dir)
-    ], cwd=ROOT)
-    assert proc.returncode == 0, proc.stdout[-3000:]
-    import matplotlib.image
-    for name in ('sigma.png', 'eff_lr.png'):
-        data = (out_dir / name).read_bytes()
-        assert data[:8] == b'\x89PNG\r\n\x1a\n'
-        image = matplotlib.image.imread(str(out_dir / name))
-        assert image.shape[0] >= 300 and image.shape[1] >= 800
+def test_plot_draws_the_logged_values_of_each_run(tmp_path, monkeypatch):
+    """Each run's line is its logged median σ (and lr/σ²) at its steps; the
+    band spans min-max; ε is drawn."""
+    import sys
+
+    import matplotlib
+    matplotlib.use('Agg')
+    import numpy as np
+    from matplotlib.figure import Figure
+    sys.path.insert(0, osp.dirname(PLOT))
+    from plot_weight_stats import load_weight_stats, plot
+
+    saved = []
+    original = Figure.savefig
+
+    def keep(fig, *args, **kwargs):
+        saved.append(fig)
+        return original(fig, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, 'savefig', keep)
+    runs = {}
+    for label, decay in (('plain decay', 0.9), ('eps-shifted', 0.99)):
+        _write_scalars(tmp_path / label, 0.05, decay)
+        runs[label] = load_weight_stats(str(tmp_path / label),
+                                        report=lambda line: None)
+    written = plot(runs, str(tmp_path / 'plots'), eps=1e-3)
+    assert [osp.basename(p) for p in written] == ['sigma.png', 'eff_lr.png']
+    steps = np.arange(1, 21)
+    for fig, stat in zip(saved, ('sigma', 'eff_lr')):
+        for ax, group in zip(fig.axes, ('backbone', 'neck')):
+            assert ax.get_title() == group
+            lines = {line.get_label(): line.get_data()
+                     for line in ax.get_lines()}
+            for label, decay in (('plain decay', 0.9), ('eps-shifted',
+                                                        0.99)):
+                sigma = 0.05 * decay**steps
+                expected = sigma if stat == 'sigma' else 0.02 / sigma**2
+                x, y = lines[label]
+                assert list(x) == list(steps)
+                np.testing.assert_allclose(y, expected, rtol=1e-12)
+            if stat == 'sigma':
+                assert list(lines['ε = 0.001'][1]) == [1e-3, 1e-3]
+                band = ax.collections[0].get_paths()[0].vertices[:, 1]
+                assert band.min() == pytest.approx(0.05 * 0.9**20 / 2)
+                assert band.max() == pytest.approx(0.05 * 0.9 * 2)
 
 
 @pytest.mark.slow

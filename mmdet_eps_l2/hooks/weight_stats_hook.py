@@ -207,8 +207,9 @@ class WeightStatsHook(Hook):
                         near.append((sigma - eps).abs() <=
                                     self.near_eps_rtol * eps)
         sigma = torch.cat(sigmas)
-        line = (f'{self.prefix} iter {step}: sigma min {float(sigma.min()):.4g}'
-                f' median {float(sigma.median()):.4g} over {sigma.numel()} '
+        line = (f'{self.prefix} iter {step}: sigma min '
+                f'{float(sigma.min()):.4g} median '
+                f'{float(sigma.median()):.4g} over {sigma.numel()} '
                 'WS filters')
         if near:
             frac = float(torch.cat(near).float().mean())

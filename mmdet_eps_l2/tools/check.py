@@ -9,8 +9,8 @@ It exits 0 (printing its notes, e.g. odd annotations mmdet will drop) when
 the config can train, or 1 with every problem named by its config key or
 file.  ``--test`` checks what ``tools/test.py`` reads instead of what
 training reads.  This package's ``train`` and ``test`` run the same check
-once, on rank 0, before any Runner exists; with mmdet's own tools, run it
-first.
+once, on rank 0, before any Runner exists (:func:`check_and_build_runner`);
+with mmdet's own tools, run it first.
 """
 import argparse
 import sys
@@ -56,6 +56,27 @@ def check_once(cfg, entry: str, inspect_data: bool, tool: str,
         message = box[0]
     if message is not None:
         sys.exit(message if get_rank() == 0 else 1)
+
+
+def check_and_build_runner(cfg, args, tool: str, entry: str):
+    """Check ``cfg`` once (rank 0, :func:`~.check.check_once`), then build
+    the Runner that ``cfg.runner_type`` names (mmengine's by default), as
+    mmdet's tools do.  A refusal, or a launcher that did not start this
+    process, exits naming the problem before anything is written."""
+    import mmdet_eps_l2  # noqa: F401  registers the plugin
+    from mmengine.registry import RUNNERS, init_default_scope
+    from mmdet.utils import setup_cache_size_limit_of_dynamo
+
+    from ..utils import init_distributed
+
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    setup_cache_size_limit_of_dynamo()
+    try:
+        init_distributed(cfg, args.launcher)
+    except RuntimeError as e:
+        sys.exit(f'{tool}: {e}')
+    check_once(cfg, entry, not args.no_data_check, tool, args.config)
+    return RUNNERS.build(cfg)
 
 
 def main(argv=None) -> int:

@@ -1,9 +1,8 @@
-"""What this package's tools share: their flags, the config as mmdet's
-tools load it, and the Runner built after the check."""
+"""What this package's tools share: their flags and the config as mmdet's
+tools load it."""
 import argparse
 import os
 import os.path as osp
-import sys
 from typing import Optional
 
 from mmengine.config import Config, DictAction
@@ -60,25 +59,3 @@ def parse_tool_args(parser: argparse.ArgumentParser, argv=None):
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
-
-
-def check_and_build_runner(cfg: Config, args, tool: str, entry: str):
-    """Check ``cfg`` once (rank 0, :func:`~.check.check_once`), then build
-    the Runner that ``cfg.runner_type`` names (mmengine's by default), as
-    mmdet's tools do.  A refusal, or a launcher that did not start this
-    process, exits naming the problem before anything is written."""
-    import mmdet_eps_l2  # noqa: F401  registers the plugin
-    from mmengine.registry import RUNNERS, init_default_scope
-    from mmdet.utils import setup_cache_size_limit_of_dynamo
-
-    from ..utils import init_distributed
-    from .check import check_once
-
-    init_default_scope(cfg.get('default_scope', 'mmdet'))
-    setup_cache_size_limit_of_dynamo()
-    try:
-        init_distributed(cfg, args.launcher)
-    except RuntimeError as e:
-        sys.exit(f'{tool}: {e}')
-    check_once(cfg, entry, not args.no_data_check, tool, args.config)
-    return RUNNERS.build(cfg)

@@ -20,8 +20,9 @@ import sys
 
 from mmengine.config import Config
 
-from .tool_config import (add_shared_arguments, check_and_build_runner,
-                          load_tool_config, parse_tool_args)
+from .check import check_and_build_runner
+from .tool_config import add_shared_arguments, load_tool_config, \
+    parse_tool_args
 
 
 def parse_args(argv=None):
