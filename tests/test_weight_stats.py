@@ -212,3 +212,16 @@ def test_plot_tool_names_a_work_dir_without_scalars(tmp_path):
     proc = run_tool([PLOT, str(tmp_path / 'missing')], cwd=ROOT)
     assert proc.returncode != 0
     assert 'work dir not found' in proc.stdout
+
+
+def test_log_to_console_adds_a_line_per_layer_group():
+    model, wrapper, runner, hook = make(lr=0.1, lam=0.)
+    hook.log_to_console = True
+    for p in model.parameters():
+        p.grad = torch.zeros_like(p)
+    run_iter(hook, runner, wrapper, 1)
+    summary, backbone, neck = runner.logger.lines
+    assert summary.startswith('ws iter 2: sigma min ')
+    assert backbone.startswith('ws iter 2 backbone.layer1: sigma ')
+    assert neck == ('ws iter 2 neck: sigma 2 [2, 2]  eff_lr 0.025  '
+                    'near_eps 0.000  task_grad 0  reg_grad 0')

@@ -56,7 +56,8 @@ class WeightStatsHook(Hook):
       ε-shifted L2 for ε-shifted groups, ``weight_decay · w`` otherwise.
 
     One text line per interval gives σ over all WS conv filters (min,
-    median) and, where ε > 0, the fraction near ε.  Its own cost on a
+    median) and, where ε > 0, the fraction near ε; ``log_to_console=True``
+    adds one line per layer group with all its values.  Its own cost on a
     logged iteration is logged as ``weight_stats_hook/time_s``.
 
     The gradient norms are read in a step pre-hook on each of the runner's
@@ -75,7 +76,8 @@ class WeightStatsHook(Hook):
                  interval: int = 50,
                  eps: Optional[float] = None,
                  near_eps_rtol: float = 0.1,
-                 prefix: str = 'ws') -> None:
+                 prefix: str = 'ws',
+                 log_to_console: bool = False) -> None:
         if not isinstance(interval, int) or interval < 1:
             raise ValueError(f'WeightStatsHook interval must be an int >= 1, '
                              f'got {interval!r}')
@@ -83,6 +85,7 @@ class WeightStatsHook(Hook):
         self.eps = eps
         self.near_eps_rtol = near_eps_rtol
         self.prefix = prefix
+        self.log_to_console = log_to_console
         self._record = False
         self._grad_sq: Dict[str, List[float]] = {}
         self._handles: List = []
@@ -216,6 +219,25 @@ class WeightStatsHook(Hook):
             line += f', near eps {frac:.3f}'
         return line
 
+    def format_stats(self, stats: Dict[str, float], step: int) -> List[str]:
+        """One text line per layer group of :meth:`compute_stats`."""
+        by_group: Dict[str, Dict[str, float]] = OrderedDict()
+        for key, value in stats.items():
+            group, name = key[len(self.prefix) + 1:].rsplit('/', 1)
+            by_group.setdefault(group, {})[name] = value
+        lines = []
+        for group, s in by_group.items():
+            line = (f'{self.prefix} iter {step} {group}: sigma '
+                    f"{s['sigma_median']:.4g} [{s['sigma_min']:.4g}, "
+                    f"{s['sigma_max']:.4g}]  eff_lr {s['eff_lr_median']:.4g}")
+            if 'near_eps_frac' in s:
+                line += f"  near_eps {s['near_eps_frac']:.3f}"
+            if 'task_grad_norm' in s:
+                line += (f"  task_grad {s['task_grad_norm']:.4g}  reg_grad "
+                         f"{s['reg_grad_norm']:.4g}")
+            lines.append(line)
+        return lines
+
     def after_train_iter(self, runner, batch_idx: int, data_batch=None,
                          outputs=None) -> None:
         if not self._record:
@@ -226,6 +248,9 @@ class WeightStatsHook(Hook):
             runner.message_hub.update_scalar(key, value)
         if self._tracked:
             runner.logger.info(self.summary_line(runner.iter + 1))
+        if self.log_to_console:
+            for line in self.format_stats(stats, runner.iter + 1):
+                runner.logger.info(line)
         self.last_cost_s += time.perf_counter() - start
         stats[self.COST_KEY] = self.last_cost_s
         runner.message_hub.update_scalar(self.COST_KEY, self.last_cost_s)

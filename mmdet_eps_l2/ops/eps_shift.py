@@ -109,7 +109,7 @@ def eps_shifted_l2_(params: Sequence[torch.Tensor],
             _add_term_(g if mode == 'coupled' else p, p, a, b, s)
 
 
-def standardized_biased(w: torch.Tensor) -> torch.Tensor:
+def _standardized_biased(w: torch.Tensor) -> torch.Tensor:
     """``(w - μ) / σ_biased`` per filter (dim 0) in one ``batch_norm``
     (float32 at least); 0 for a constant filter (the root holds the
     smallest normal number of the dtype, so 0 / 0 cannot occur)."""
@@ -127,7 +127,7 @@ def _add_term_(target: torch.Tensor, w: torch.Tensor, a: float, b: float,
     ``√((n - 1)/n)`` times the batch-normalized filter."""
     if b != 0:
         n = w.numel() // w.shape[0]
-        w_hat = standardized_biased(w)
+        w_hat = _standardized_biased(w)
         b *= ((n - 1) / n)**0.5
     if a != 0:
         if s is None:

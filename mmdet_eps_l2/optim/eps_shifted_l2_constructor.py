@@ -43,7 +43,8 @@ class EpsShiftedL2OptimWrapperConstructor(DefaultOptimWrapperConstructor):
                 eps_l2=dict(
                     eps=1e-3,             # ε, required, >= 0
                     weight_decay=1e-4,    # λ; default: optimizer's
-                    mode='coupled',       # default: the optimizer's own
+                    mode='coupled',       # or 'decoupled'; default: the
+                                          # optimizer's own semantics
                     allow_no_ws_conv=False),  # True: no WS conv is fine
                 # any DefaultOptimWrapperConstructor option
             ))
@@ -75,7 +76,10 @@ class EpsShiftedL2OptimWrapperConstructor(DefaultOptimWrapperConstructor):
       ``model.named_parameters()``, independent of world size.
     * ``mode='coupled'`` adds ∂R/∂w to the gradient before the update (the
       reference; through momentum / Adam moments); ``'decoupled'`` applies
-      ``w ← w - lr ∂R/∂w`` before the update (like AdamW's decay).
+      ``w ← w - lr ∂R/∂w`` before the update (like AdamW's decay).  Without
+      ``mode``, the optimizer's own ``weight_decay`` semantics
+      (:func:`~mmdet_eps_l2.optim.step_hook.native_decay_mode`); an
+      optimizer whose semantics are not known needs an explicit mode.
     """
 
     def __init__(self, optim_wrapper_cfg: dict, paramwise_cfg=None):
