@@ -53,8 +53,32 @@ def test_several_processes_keep_their_seeded_generators(monkeypatch):
     seeded = torch.get_rng_state()
     hook.before_train(SimpleNamespace(iter=8))
     assert torch.equal(torch.get_rng_state(), seeded)
-    [(message, level)] = logged
+    [(message, level)] = logged  # saved by 2 processes too
     assert level == logging.WARNING
     assert message.startswith(
         "RNGStateHook: the checkpoint holds rank 0's RNG state only; with 2 "
         'processes torch keeps its seeded generators')
+
+
+def test_a_resume_with_another_world_size_is_logged(monkeypatch):
+    from mmdet_eps_l2.hooks import rng_state_hook
+    monkeypatch.setattr(rng_state_hook, 'get_world_size', lambda: 2)
+    checkpoint, _ = _saved_state()  # saved by 2 processes
+    assert checkpoint['torch_rng_state']['world_size'] == 2
+    monkeypatch.setattr(rng_state_hook, 'get_world_size', lambda: 1)
+    logged = []
+    monkeypatch.setattr(rng_state_hook, 'print_log',
+                        lambda msg, **kw: logged.append((msg, kw['level'])))
+    hook = RNGStateHook()
+    hook.after_load_checkpoint(None, checkpoint)
+    hook.before_train(SimpleNamespace(iter=8))
+    assert logged == [(
+        'RNGStateHook: resuming with 1 process(es) a run saved with 2: the '
+        'global batch changed by a factor 0.5, the lr and the schedule did '
+        'not', logging.WARNING)]
+    # the same world size: nothing logged
+    logged.clear()
+    checkpoint['torch_rng_state']['world_size'] = 1
+    hook.after_load_checkpoint(None, checkpoint)
+    hook.before_train(SimpleNamespace(iter=8))
+    assert logged == []
