@@ -56,6 +56,18 @@ else
 fi
 step install 120 "$PY" -m pip install --no-index --no-deps -q \
   --disable-pip-version-check --target "$TMP/site" "${TAGS[@]}" "$KIT"/wheels/*.whl
+if [ $KIT_ON_PATH = 1 ] && ! PYTHONPATH="$TMP/site" "$PY" -c 'import distutils' 2>/dev/null; then
+  # Python 3.12 has no distutils and a --target folder's .pth files are not
+  # read; mmengine's collect_env (every Runner) imports it: setuptools' copy
+  mkdir -p "$TMP/site/distutils"
+  cat > "$TMP/site/distutils/__init__.py" <<'SHIM'
+import importlib
+import sys
+del sys.modules[__name__]  # setuptools warns of a distutils imported first
+import setuptools  # noqa: E402,F401  (puts its distutils in place)
+sys.modules[__name__] = importlib.import_module('setuptools._distutils')
+SHIM
+fi
 DEVICE=cuda BUILD=()
 if [ $DRY = 1 ]; then DEVICE=cpu BUILD=(--cpu-only); fi
 # (the build imports setuptools: the kit's, where the machine has none)
