@@ -191,3 +191,10 @@ def test_own_hooks_without_the_plugins_are_noted(toy, tmp_path, capsys):
         'the same random numbers; keep your hooks and add '
         "the plugin's with custom_hooks = [*_base_.get('custom_hooks', []), "
         '*_base_.eps_l2_hooks]']
+
+
+def test_a_model_that_cannot_be_built_is_refused_with_the_reason(toy,
+                                                                 tmp_path):
+    message = _refusal(toy, tmp_path, 'model.backbone.depth=19')
+    assert 'model: cannot be built: KeyError: ' in message
+    assert 'invalid depth 19 for resnet' in message

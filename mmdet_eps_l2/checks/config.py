@@ -284,7 +284,10 @@ def _check_built_model(cfg) -> List[str]:
     if type_name(constructor) != 'EpsShiftedL2OptimWrapperConstructor' or \
             'optimizer' not in optim:
         return []
-    model = MODELS.build(copy.deepcopy(cfg.model))
+    try:
+        model = MODELS.build(copy.deepcopy(cfg.model))
+    except Exception as e:  # noqa: BLE001  what the Runner would raise
+        return [f'model: cannot be built: {type(e).__name__}: {e}']
     try:
         OPTIM_WRAPPER_CONSTRUCTORS.build(
             dict(type=constructor, optim_wrapper_cfg=optim,
