@@ -22,7 +22,7 @@ setup(
     packages=find_packages(include=['mmdet_eps_l2', 'mmdet_eps_l2.*']),
     python_requires='>=3.8',
     install_requires=[
-        'torch>=2.0',  # Optimizer.register_step_pre_hook,
+        'torch>=2.1',  # torch.compiler.disable, Optimizer.register_step_pre_hook
         'mmengine>=0.7.1,<1.0',
         'mmcv>=2.0.0rc4,<2.2.0',
         'mmdet>=3.0.0,<4.0',

@@ -96,8 +96,8 @@ def time_image_sample(tmp: str, repeats: int) -> dict:
         times = []
         for _ in range(repeats + 1):  # the first round warms the cache
             start = time.perf_counter()
-            problems = data_check._check_images('bench', 'bench.json',
-                                                dataset, data)
+            problems, _ = data_check._check_images(
+                'bench', 'bench.json', dataset, data)
             times.append(time.perf_counter() - start)
             assert not problems, problems
         out[ext] = sorted(times[1:])

@@ -326,9 +326,9 @@ def test_a_val_file_without_iscrowd_is_refused_as_cocoeval_needs_it(
     problems, _ = check_coco_data(cfg)
     assert problems == [
         f'val_dataloader.dataset: 1 annotations of {tmp_path}/ann.json, e.g. '
-        'annotations[0], have no "iscrowd" (COCOeval reads it for every '
-        'ground truth of the val / test file: KeyError at the first '
-        'evaluation)'
+        'annotations[0], have no "iscrowd" (absent or null; COCOeval reads '
+        'it as an int for every ground truth of the val / test file: '
+        'KeyError or TypeError at the first evaluation)'
     ]
     gt = COCO(str(tmp_path / 'ann.json'))
     evaluation = COCOeval(gt, gt.loadRes([dict(image_id=1, category_id=1,

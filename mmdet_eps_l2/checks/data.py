@@ -37,8 +37,7 @@ was found):
 * a head's ``num_classes`` differs from the number of classes (box heads,
   cascade stages included, mask heads, single-stage heads);
 * of :data:`IMAGE_SAMPLE` image files (evenly spaced over ``images``):
-  those that do not exist, those mmcv cannot decode, and those whose size
-  is not the declared ``width`` / ``height``.  Each sampled
+  those that do not exist and those mmcv cannot decode.  Each sampled
   file is decoded as the dataset's ``LoadImageFromFile`` decodes it
   (``mmcv.imfrombytes`` with its ``color_type`` and ``imdecode_backend``,
   cv2 by default), so a file the check accepts is one mmcv loads.  A
@@ -73,8 +72,9 @@ ignored), and, in one line per file, what mmdet drops or ignores, counted
 annotations whose ``category_id`` is none of the file's categories (the
 ids named) or whose ``image_id`` is none of its images, boxes mmdet drops
 (outside the image, under 1 px, ``area <= 0``), polygons
-``LoadAnnotations`` drops (under a mask pipeline), and images without an
-annotation of the classes.  A file without ``"info"`` is fine.
+``LoadAnnotations`` drops (under a mask pipeline), images without an
+annotation of the classes, and sampled images that decode to another size
+than the file declares.  A file without ``"info"`` is fine.
 """
 import contextlib
 import gc
@@ -218,6 +218,7 @@ _NUMBER = (int, float)
 #: the types those values must have (ids are dict keys of the COCO index)
 VALUE_TYPES = dict(
     width=(_NUMBER, 'a number'), height=(_NUMBER, 'a number'),
+    file_name=((str, ), 'a string'),
     **dict.fromkeys(('id', 'image_id', 'category_id'),
                     ((int, float, str), 'a number or a string')))
 
@@ -329,7 +330,7 @@ def _flag_values(path: str, data: dict) -> List[str]:
     problems = []
     for name in FLAGS:
         wrong = [i for i, a in enumerate(data['annotations'])
-                 if name in a and a[name] not in (0, 1)]
+                 if a.get(name) not in (0, 1, None)]
         if wrong:
             value = data['annotations'][wrong[0]][name]
             problems.append(
@@ -358,8 +359,9 @@ ANNOTATION_PROBLEMS = dict(
     missing_areas="no number as area (mmdet's CocoDataset reads it for boxes "
     'inside the image, COCOeval for every ground truth: KeyError or '
     'TypeError)',
-    missing_iscrowd='no "iscrowd" (COCOeval reads it for every ground truth '
-    'of the val / test file: KeyError at the first evaluation)',
+    missing_iscrowd='no "iscrowd" (absent or null; COCOeval reads it as an '
+    'int for every ground truth of the val / test file: KeyError or '
+    'TypeError at the first evaluation)',
     repeated_ids="an id used before in the file (pycocotools' COCO index "
     'keeps the last annotation of each id: mmdet loads it in place of the '
     "others, or asserts 'Annotation ids ... are not unique')",
@@ -437,7 +439,7 @@ def annotation_counts(data: dict, class_names: Optional[Sequence[str]] = None,
             unknown[category] = unknown.get(category, 0) + 1
         elif category in class_ids:
             with_class.add(ann['image_id'])
-        if evaluated and 'iscrowd' not in ann:
+        if evaluated and ann.get('iscrowd') is None:
             problem('missing_iscrowd', i)
         ignored = ann.get('ignore', False)
         if ignored and not evaluated:
@@ -608,13 +610,15 @@ def _decode(file: str, loading: dict):
 
 
 def _check_images(where: str, path: str, dataset: dict,
-                  data: dict) -> List[str]:
-    """Missing and undecodable files among :data:`IMAGE_SAMPLE` images, and
-    those whose size is not the ``width`` / ``height`` the file declares
-    (mmdet clips boxes and draws masks at the declared size)."""
+                  data: dict) -> Tuple[List[str], List[str]]:
+    """``(problems, notes)`` of :data:`IMAGE_SAMPLE` images: missing and
+    undecodable files are problems; a size other than the ``width`` /
+    ``height`` the file declares is a note (mmdet drops boxes by the
+    declared size and builds masks at the decoded one; an EXIF orientation
+    swaps the two)."""
     images = data['images']
     if not images or IMAGE_SAMPLE <= 0:
-        return []
+        return [], []
     prefix = (dataset.get('data_prefix') or {}).get('img', '')
     folder = _join(dataset.get('data_root') or '', prefix or '')
     step = max(1, len(images) // IMAGE_SAMPLE)
@@ -625,7 +629,7 @@ def _check_images(where: str, path: str, dataset: dict,
     if absent:
         return [f'{where}: {len(absent)} of {len(files)} sampled images of '
                 f'{path} do not exist, e.g. {absent[0]} (data_root + '
-                'data_prefix.img + file_name)']
+                'data_prefix.img + file_name)'], []
     loading = _image_loading(dataset)
     decoded = [_decode(f, loading) for f in files]
     failed = [f'{f} ({why})' for f, (why, _) in zip(files, decoded) if why]
@@ -633,18 +637,19 @@ def _check_images(where: str, path: str, dataset: dict,
         return [f'{where}: {len(failed)} of {len(files)} sampled images of '
                 f'{path} cannot be decoded by mmcv.imfrombytes (backend '
                 f"'{loading['imdecode_backend']}', as LoadImageFromFile "
-                f"reads them): {', '.join(failed)}"]
+                f"reads them): {', '.join(failed)}"], []
     misfit = [(i, shape) for i, (_, shape) in zip(indices, decoded)
               if tuple(shape) != (images[i]['height'], images[i]['width'])]
-    if misfit:
-        i, (h, w) = misfit[0]
-        return [f'{where}: {len(misfit)} of {len(files)} sampled images of '
-                f"{path} are not the size the file declares, e.g. "
+    if not misfit:
+        return [], []
+    i, (h, w) = misfit[0]
+    return [], [f'{path}: {len(misfit)} of {len(files)} sampled images '
+                'decode to another size than the file declares, e.g. '
                 f"images[{i}] ({images[i]['file_name']}) declares "
                 f"{images[i]['width']}x{images[i]['height']} and decodes to "
-                f'{w}x{h} (width x height): mmdet clips the boxes and draws '
-                'the masks at the declared size']
-    return []
+                f'{w}x{h} (width x height; swapped: an EXIF orientation): '
+                'mmdet drops boxes outside the declared size and builds '
+                'masks at the decoded one']
 
 
 def head_num_classes(model: dict, where: str = 'model'
@@ -688,7 +693,10 @@ def check_coco_data(cfg, splits: Optional[Sequence[str]] = None
         if errors:
             continue
         names = [c['name'] for c in data['categories']]
-        problems += _check_images(readers[0][0], path, readers[0][1], data)
+        image_problems, image_notes = _check_images(readers[0][0], path,
+                                                    readers[0][1], data)
+        problems += image_problems
+        notes += image_notes
         done = set()
         for where, dataset in readers:
             classes = dataset_classes(dataset)

@@ -77,8 +77,8 @@ def eps_shifted_l2_(params: Sequence[torch.Tensor],
 
     * ``mode='coupled'``: ``g ← g + s·t``, ``s = grad_scale`` (1 if None:
       the gradients are not scaled);
-    * ``mode='decoupled'``: ``w ← w - lr·k·t``, ``k = 1 - found_inf``
-      (1 if None); ``grads`` unused.
+    * ``mode='decoupled'``: ``w ← w - lr·k·t``, ``k = 1`` where
+      ``found_inf`` is 0 or None, else 0; ``grads`` unused.
 
     Args:
         params, grads: WS conv weights (filters along dim 0) and their
@@ -101,7 +101,8 @@ def eps_shifted_l2_(params: Sequence[torch.Tensor],
         a, b, s = plain, -weight_decay * eps, grad_scale
     else:
         a, b = -lr * plain, lr * weight_decay * eps
-        s = None if found_inf is None else 1 - found_inf
+        # (a sum over devices: any non-zero value skips the step)
+        s = None if found_inf is None else found_inf == 0
     if a == 0 and b == 0:
         return
     with torch.no_grad():
@@ -123,7 +124,7 @@ def _standardized_biased(w: torch.Tensor) -> torch.Tensor:
 def _add_term_(target: torch.Tensor, w: torch.Tensor, a: float, b: float,
                s: Optional[torch.Tensor]) -> None:
     """``target += s·(a·w + b·ŵ)`` in place, ŵ from ``w`` before the update
-    (``s`` a 0-dim tensor, or None for 1).  ŵ (unbiased σ) is
+    (``s`` a 0-dim tensor, a 0-dim bool for 0 / 1, or None for 1).  ŵ (unbiased σ) is
     ``√((n - 1)/n)`` times the batch-normalized filter."""
     if b != 0:
         n = w.numel() // w.shape[0]

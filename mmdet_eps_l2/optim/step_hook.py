@@ -24,7 +24,8 @@ It acts on the groups that carry the keys of
   whole term with λ = ``eps_l2_weight_decay``.
 
 Everything it does is tensor arithmetic on the step's own tensors, so
-``torch.compile`` traces it with the optimizer step.
+``torch.compile`` traces it with the optimizer step (a tensor ``lr`` of the
+decoupled mode is read on the host, a graph break).
 """
 from typing import Optional
 

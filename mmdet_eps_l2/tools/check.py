@@ -15,6 +15,7 @@ with mmdet's own tools, run it first.
 import argparse
 import sys
 import time
+import traceback
 from typing import List
 
 from ..checks import ConfigCheckError, check_config, check_data
@@ -44,6 +45,9 @@ def check_once(cfg, entry: str, inspect_data: bool, tool: str,
             notes = run_checks(cfg, entry, inspect_data)
         except ConfigCheckError as e:
             message = f'{tool}: {config}: {e}'
+        except Exception:  # noqa: BLE001  a bug: the other ranks must not wait
+            message = (f'{tool}: {config}: the check failed:\n'
+                       f'{traceback.format_exc()}')
         else:
             for note in notes:
                 print(f'{tool}: note: {note}', file=sys.stderr)

@@ -12,7 +12,8 @@
 #   bench     launch counts, then the ε-shift and WSConv2d timed side by
 #             side on the device
 # then OUT_DIR/gpu_check.json: each step's exit status and seconds, the
-# tests' counts and failures, the benchmarks' figures.
+# tests' counts and failures, the benchmarks' figures.  Exits 1 when a step
+# failed.
 #
 #   bash tools/gpu/check.sh [OUT_DIR]             # on the GPU machine
 #   bash tools/gpu/check.sh --dry-run [OUT_DIR]   # here: every step on CPU
@@ -27,14 +28,18 @@ OUT="${1:-${OUT:-bench_results/gpu_check}}"
 PY="${PYTHON:-python3}"
 KIT="${GPU_KIT:-.gpu_kit}"
 TMP="$(mktemp -d)"
+trap 'rm -rf "$TMP"' EXIT
 mkdir -p "$OUT"
+rm -f "$OUT"/{gpu_check,op_counts,eps_shift,ws_conv}.json "$OUT/cuda_tests.xml"
 : > "$TMP/steps.jsonl"
+FAILED=0
 step() {  # step NAME SECONDS COMMAND...
   local name=$1 limit=$2 t0 rc
   shift 2
   t0=$(date +%s)
   timeout "$limit" "$@" > "$OUT/$name.log" 2>&1
   rc=$?
+  [ $rc = 0 ] || FAILED=1
   echo "{\"step\": \"$name\", \"rc\": $rc, \"seconds\": $(( $(date +%s) - t0 ))}" >> "$TMP/steps.jsonl"
   echo "[gpu-check] $name: exit $rc ($(( $(date +%s) - t0 )) s)"
 }
@@ -55,7 +60,7 @@ else
         --platform manylinux_2_28_x86_64 --platform any)
 fi
 step install 120 "$PY" -m pip install --no-index --no-deps -q \
-  --disable-pip-version-check --target "$TMP/site" "${TAGS[@]}" "$KIT"/wheels/*.whl
+  --disable-pip-version-check --target "$TMP/site" ${TAGS[@]+"${TAGS[@]}"} "$KIT"/wheels/*.whl
 if [ $KIT_ON_PATH = 1 ] && ! PYTHONPATH="$TMP/site" "$PY" -c 'import distutils' 2>/dev/null; then
   # Python 3.12 has no distutils and a --target folder's .pth files are not
   # read; mmengine's collect_env (every Runner) imports it: setuptools' copy
@@ -72,7 +77,7 @@ DEVICE=cuda BUILD=()
 if [ $DRY = 1 ]; then DEVICE=cpu BUILD=(--cpu-only); fi
 # (the build imports setuptools: the kit's, where the machine has none)
 PYTHONPATH="$TMP/site" step mmcv_ops 420 "$PY" tools/gpu/mmcv_ops_subset/build.py \
-  "$KIT/sdist/mmcv-2.1.0.tar.gz" "$TMP/mmcv" --build-dir "$TMP/build" "${BUILD[@]}"
+  "$KIT/sdist/mmcv-2.1.0.tar.gz" "$TMP/mmcv" --build-dir "$TMP/build" ${BUILD[@]+"${BUILD[@]}"}
 PYTHONPATH=".:$TMP/mmcv"
 if [ $KIT_ON_PATH = 1 ]; then PYTHONPATH="$PYTHONPATH:$TMP/site"; fi
 export PYTHONPATH
@@ -81,7 +86,7 @@ step tests 480 "$PY" -m pytest tests -m cuda -q -p no:cacheprovider -rf \
 step bench 300 bash -c "'$PY' benchmarks/op_counts.py --json '$OUT/op_counts.json' &&
   '$PY' benchmarks/eps_shift.py --repeats 5 --device $DEVICE --json '$OUT/eps_shift.json' &&
   '$PY' benchmarks/ws_conv.py --repeats 5 --backbone-repeats 3 --size 256 --device $DEVICE --json '$OUT/ws_conv.json'"
-"$PY" - "$OUT" "$TMP/steps.jsonl" "$DRY" <<'PYEOF'
+"$PY" - "$OUT" "$TMP/steps.jsonl" "$DRY" <<'PYEOF' || FAILED=1
 import json, os, sys
 import xml.etree.ElementTree as ET
 out, steps, dry = sys.argv[1], sys.argv[2], sys.argv[3] == '1'
@@ -102,4 +107,4 @@ with open(os.path.join(out, 'gpu_check.json'), 'w') as f:
     json.dump(result, f, indent=1)
 print(json.dumps(dict(steps=result['steps'], tests=result.get('tests'))))
 PYEOF
-rm -rf "$TMP"
+exit $FAILED
