@@ -34,6 +34,7 @@ HEADS = {
     'retina': '''    bbox_head=dict(num_classes=num_classes, **ws))''',
 }
 
+
 @contextlib.contextmanager
 def logged():
     """The messages of mmengine's current logger while the block runs."""

@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 from mmengine.logging import MessageHub
 
-from helpers.toy import ROOT, TOOLS, TOY_MASK_RCNN, run_tool
+from helpers.toy import ROOT, TOOLS, run_tool
 from mmdet_eps_l2.optim import EpsShiftedL2OptimWrapperConstructor
 from mmdet_eps_l2.models import WSConv2d
 from mmdet_eps_l2.hooks import WeightStatsHook
