@@ -29,10 +29,11 @@ class WSConv2d(nn.Conv2d):
     (biased σ, ``(w - μ) / sqrt(σ² + eps)``) explicitly.
 
     The constructor takes the arguments of ``nn.Conv2d`` plus ``eps`` and
-    ``convention``.  The per-filter statistics (Σw, Σw²) are accumulated in
-    float64 from weights promoted to at least float32, whatever the autocast
-    dtype; the convolution itself runs in the
-    autocast dtype.  Any memory layout of weight and input works.
+    ``convention``.  The per-filter statistics are computed in the weight's
+    dtype, promoted to at least float32, whatever the autocast dtype; the
+    convolution itself runs in the autocast dtype.  Any memory layout of
+    weight and input works (:mod:`mmdet_eps_l2.ops.weight_standardization`
+    has the autograd).
 
     Use it in mmdet configs as ``conv_cfg=dict(type='WSConv2d')`` together
     with ``norm_cfg=dict(type='GN', num_groups=32, requires_grad=True)``.
