@@ -6,6 +6,16 @@ import pytest
 import torch
 
 
+def last_line_of(script) -> str:
+    """Run ``script`` in a fresh interpreter; the last line it printed
+    (it must exit 0)."""
+    proc = subprocess.run([sys.executable, str(script)],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout
+    return proc.stdout.strip().splitlines()[-1]
+
+
 def test_roi_align_on_linear_feature_map_is_exact():
     from mmcv.ops import RoIAlign
     # f(y, x) = x at pixel centres: bilinear sampling of a linear map is
@@ -60,11 +70,7 @@ def test_importing_the_plugin_registers_and_patches_nothing(tmp_path):
         'assert sorted(vars(mmdet_eps_l2).get("__all__")) == '
         "['__version__']\n"
         'print("clean")\n')
-    proc = subprocess.run([sys.executable, str(script)],
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout
-    assert proc.stdout.strip().splitlines()[-1] == 'clean'
+    assert last_line_of(script) == 'clean'
 
 
 @pytest.mark.slow  # a fresh interpreter
@@ -90,11 +96,7 @@ def test_the_allow_list_is_the_one_change_import_makes_to_torch(tmp_path):
         'assert not optimizer._global_optimizer_pre_hooks\n'
         'assert not optimizer._global_optimizer_post_hooks\n'
         'print("exact")\n')
-    proc = subprocess.run([sys.executable, str(script)],
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout
-    assert proc.stdout.strip().splitlines()[-1] == 'exact'
+    assert last_line_of(script) == 'exact'
 
 
 def test_a_crafted_getattr_in_a_checkpoint_is_refused(tmp_path):

@@ -165,51 +165,51 @@ class WeightStatsHook(Hook):
     def _eps_of(self, group: dict) -> Optional[float]:
         return group.get(keys.EPS, self.eps)
 
-    def compute_stats(self) -> Dict[str, float]:
-        """The scalars of the current weights (and recorded gradients)."""
-        stats = OrderedDict()
+    def filter_sigmas(self) -> Dict[str, List[tuple]]:
+        """Per layer group, each tracked weight's per-filter σ (unbiased, no
+        ε_ws), its parameter group, and which filters lie within
+        ``near_eps_rtol · ε`` of ε (None without a known ε > 0)."""
+        sigmas: Dict[str, List[tuple]] = OrderedDict()
         with torch.no_grad():
             for layer_group, entries in self._tracked.items():
-                sigmas, eff_lrs, near = [], [], []
                 for p, group in entries:
                     sigma = filter_mean_std(p.detach())[1].flatten()
-                    sigmas.append(sigma)
-                    lr = group['lr']
-                    eff_lrs.append(float(lr) / sigma.clamp_min(1e-30)**2)
                     eps = self._eps_of(group)
-                    if eps is not None and eps > 0:
-                        near.append((sigma - eps).abs() <=
-                                    self.near_eps_rtol * eps)
-                sigma = torch.cat(sigmas)
-                key = f'{self.prefix}/{layer_group}'
-                stats[f'{key}/sigma_min'] = float(sigma.min())
-                stats[f'{key}/sigma_median'] = float(sigma.median())
-                stats[f'{key}/sigma_max'] = float(sigma.max())
-                stats[f'{key}/eff_lr_median'] = float(
-                    torch.cat(eff_lrs).median())
-                if near and len(near) == len(entries):
-                    stats[f'{key}/near_eps_frac'] = float(
-                        torch.cat(near).float().mean())
-                if layer_group in self._grad_sq:
-                    task, reg = self._grad_sq[layer_group]
-                    stats[f'{key}/task_grad_norm'] = task**0.5
-                    stats[f'{key}/reg_grad_norm'] = reg**0.5
+                    near = (sigma - eps).abs() <= self.near_eps_rtol * eps \
+                        if eps is not None and eps > 0 else None
+                    sigmas.setdefault(layer_group, []).append(
+                        (sigma, group, near))
+        return sigmas
+
+    def compute_stats(self, sigmas: Dict[str, List[tuple]]
+                      ) -> Dict[str, float]:
+        """The scalars of :meth:`filter_sigmas` (and recorded gradients)."""
+        stats = OrderedDict()
+        for layer_group, entries in sigmas.items():
+            sigma = torch.cat([s for s, _, _ in entries])
+            eff_lr = torch.cat([float(g['lr']) / s.clamp_min(1e-30)**2
+                                for s, g, _ in entries])
+            near = [n for _, _, n in entries if n is not None]
+            key = f'{self.prefix}/{layer_group}'
+            stats[f'{key}/sigma_min'] = float(sigma.min())
+            stats[f'{key}/sigma_median'] = float(sigma.median())
+            stats[f'{key}/sigma_max'] = float(sigma.max())
+            stats[f'{key}/eff_lr_median'] = float(eff_lr.median())
+            if near and len(near) == len(entries):
+                stats[f'{key}/near_eps_frac'] = float(
+                    torch.cat(near).float().mean())
+            if layer_group in self._grad_sq:
+                task, reg = self._grad_sq[layer_group]
+                stats[f'{key}/task_grad_norm'] = task**0.5
+                stats[f'{key}/reg_grad_norm'] = reg**0.5
         return stats
 
-    def summary_line(self, step: int) -> str:
+    def summary_line(self, sigmas: Dict[str, List[tuple]], step: int) -> str:
         """σ over every tracked filter (min, median) and, where ε > 0, the
         fraction of filters near ε: the text log's line."""
-        sigmas, near = [], []
-        with torch.no_grad():
-            for entries in self._tracked.values():
-                for p, group in entries:
-                    sigma = filter_mean_std(p.detach())[1].flatten()
-                    sigmas.append(sigma)
-                    eps = self._eps_of(group)
-                    if eps is not None and eps > 0:
-                        near.append((sigma - eps).abs() <=
-                                    self.near_eps_rtol * eps)
-        sigma = torch.cat(sigmas)
+        entries = [e for group in sigmas.values() for e in group]
+        sigma = torch.cat([s for s, _, _ in entries])
+        near = [n for _, _, n in entries if n is not None]
         line = (f'{self.prefix} iter {step}: sigma min '
                 f'{float(sigma.min()):.4g} median '
                 f'{float(sigma.median()):.4g} over {sigma.numel()} '
@@ -243,11 +243,12 @@ class WeightStatsHook(Hook):
         if not self._record:
             return
         start = time.perf_counter()
-        stats = self.compute_stats()
+        sigmas = self.filter_sigmas()
+        stats = self.compute_stats(sigmas)
         for key, value in stats.items():
             runner.message_hub.update_scalar(key, value)
-        if self._tracked:
-            runner.logger.info(self.summary_line(runner.iter + 1))
+        if sigmas:
+            runner.logger.info(self.summary_line(sigmas, runner.iter + 1))
         if self.log_to_console:
             for line in self.format_stats(stats, runner.iter + 1):
                 runner.logger.info(line)
