@@ -288,11 +288,11 @@ def _check_built_model(cfg) -> List[str]:
         model = MODELS.build(copy.deepcopy(cfg.model))
     except Exception as e:  # noqa: BLE001  what the Runner would raise
         return [f'model: cannot be built: {type(e).__name__}: {e}']
+    paramwise_cfg = optim.pop('paramwise_cfg', None)  # as mmengine builds it
     try:
         OPTIM_WRAPPER_CONSTRUCTORS.build(
             dict(type=constructor, optim_wrapper_cfg=optim,
-                 paramwise_cfg=optim.pop('paramwise_cfg', None))
-        ).build_param_groups(model)
+                 paramwise_cfg=paramwise_cfg)).build_param_groups(model)
     except (KeyError, TypeError, ValueError) as e:
         message = e.args[0] if isinstance(e, KeyError) and e.args else e
         return [f'optim_wrapper: {message}']
