@@ -57,17 +57,13 @@ def wrapper_cfg(**optimizer):
 
 
 def settings(optimizer, model):
-    """name -> (lr, plain weight decay, (eps, λ) or None)."""
+    """name -> (lr, weight decay, ε or None)."""
     names = {id(p): n for n, p in model.named_parameters()}
     out = {}
     for g in optimizer.param_groups:
         for p in g['params']:
-            if 'eps_l2_eps' in g:
-                lam = g['weight_decay'] if g['eps_l2_fused'] \
-                    else g['eps_l2_weight_decay']
-                entry = (g['lr'], 0., (g['eps_l2_eps'], lam))
-            else:
-                entry = (g['lr'], g['weight_decay'], None)
+            entry = (g['lr'], g.get('weight_decay', BASE_WD),
+                     g.get('eps_l2_eps'))
             assert names[id(p)] not in out
             out[names[id(p)]] = entry
     return out
@@ -81,11 +77,13 @@ def test_group_table_matches_stock_for_non_ws_parameters():
     got, ref = settings(ours.optimizer, model), settings(stock.optimizer,
                                                          model)
     assert set(got) == set(ref)
-    shifted = {'ws1.weight': (BASE_LR, 0., (1e-3, BASE_WD)),
-               'ws2.weight': (BASE_LR, 0., (1e-3, 3 * BASE_WD))}
+    # the shifted weights: the stock lr and weight decay (λ), plus ε
+    shifted = {'ws1.weight': (BASE_LR, BASE_WD, 1e-3),
+               'ws2.weight': (BASE_LR, 3 * BASE_WD, 1e-3)}
     for name in ref:
         if name in shifted:
             assert got[name] == shifted[name], name
+            assert got[name][:2] == ref[name][:2], name
         else:
             assert got[name] == ref[name], name
     # exact values of the stock rules, for the record
@@ -125,31 +123,58 @@ def test_group_layout_is_independent_of_build_repetition():
     assert g1 == g2
 
 
-def test_custom_key_decay_mult_zero_switches_the_shift_off():
+@pytest.mark.parametrize('custom,lam', [
+    (dict(decay_mult=0.), 0.),
+    (dict(weight_decay=0.), 0.),
+    (dict(decay_mult=3.), 3 * BASE_WD),
+    (dict(weight_decay=7e-4), 7e-4),
+])
+def test_the_shifts_lambda_is_the_weights_own_decay(custom, lam):
+    """custom_keys on one WS weight: λ is the stock weight decay of it."""
     model = ExampleModel()
+    paramwise = dict(bypass_duplicate=True, custom_keys={'ws1': custom})
     ours = EpsShiftedL2OptimWrapperConstructor(
-        wrapper_cfg(), dict(bypass_duplicate=True,
-                            custom_keys={'ws1': dict(decay_mult=0.)},
-                            eps_l2=dict(eps=1e-3, weight_decay=5e-4)))(model)
-    got = settings(ours.optimizer, model)
-    assert got['ws1.weight'] == (BASE_LR, 0., (1e-3, 0.))
-    assert got['ws2.weight'] == (BASE_LR, 0., (1e-3, 5e-4))
-    assert got['ws1.bias'] == (BASE_LR, 0., None)
+        wrapper_cfg(), dict(paramwise, eps_l2=dict(eps=1e-3)))(model)
+    stock = DefaultOptimWrapperConstructor(wrapper_cfg(), paramwise)(model)
+    got, ref = settings(ours.optimizer, model), settings(stock.optimizer,
+                                                         model)
+    assert got['ws1.weight'] == (BASE_LR, lam, 1e-3)
+    assert ref['ws1.weight'][1] == lam
+    assert got['ws2.weight'] == (BASE_LR, BASE_WD, 1e-3)
+    assert got['ws1.bias'] == ref['ws1.bias']
 
 
-def test_summary_is_logged(tmp_path):
+def test_eps_l2_weight_decay_gives_lambda_only_without_optimizer_decay():
+    cfg = dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=BASE_LR))
+    model = ExampleModel()
+    wrapper = EpsShiftedL2OptimWrapperConstructor(
+        cfg, dict(bypass_duplicate=True,
+                  eps_l2=dict(eps=1e-3, weight_decay=5e-4)))(model)
+    got = settings(wrapper.optimizer, model)
+    assert got['ws1.weight'] == (BASE_LR, 5e-4, 1e-3)
+    assert got['ws2.weight'] == (BASE_LR, 5e-4, 1e-3)
+    assert wrapper.optimizer.param_groups[0]['weight_decay'] == 0.  # SGD's
+    with pytest.raises(ValueError, match=r'eps_l2.weight_decay=0.0005 and '
+                       r"optimizer.weight_decay=0.0001: .*custom_keys"):
+        EpsShiftedL2OptimWrapperConstructor(
+            wrapper_cfg(), dict(eps_l2=dict(eps=1e-3, weight_decay=5e-4)))
+
+
+def test_mmengines_messages_reach_the_log(tmp_path):
+    """mmengine's duplicate warning, as the stock constructor prints it."""
     from mmengine.logging import MMLogger
     log_file = tmp_path / 'build.log'
-    MMLogger.get_instance('test_summary', log_level='INFO',
+    MMLogger.get_instance('test_messages', log_level='INFO',
                           log_file=str(log_file))
     model = ExampleModel()
+    model.tied = nn.Linear(4, 2)
+    model.tied.weight = model.fc.weight  # one tensor in two modules
     EpsShiftedL2OptimWrapperConstructor(
         wrapper_cfg(), dict(bypass_duplicate=True,
                             eps_l2=dict(eps=1e-3)))(model)
     text = log_file.read_text()
-    assert 'EpsShiftedL2OptimWrapperConstructor parameter groups' in text
-    assert 'eps=0.001 lambda=0.0001 coupled' in text
-    assert 'paramwise_options --' not in text
+    assert text.count('WARNING - tied is duplicate. It is skipped since '
+                      'bypass_duplicate=True') == 1
 
 
 @pytest.mark.parametrize('eps_l2,error,match', [
@@ -201,7 +226,13 @@ def test_tied_parameter_without_bypass_is_refused():
     model = ExampleModel()
     model.tied = nn.Linear(4, 2)
     model.tied.weight = model.fc.weight  # one tensor in two modules
-    with pytest.raises(ValueError, match='bypass_duplicate'):
+    # torch's own refusal, as with the stock constructor
+    with pytest.raises(ValueError, match='some parameters appear in more '
+                       'than one parameter group'):
+        DefaultOptimWrapperConstructor(wrapper_cfg(), dict(
+            norm_decay_mult=0.))(model)
+    with pytest.raises(ValueError, match='some parameters appear in more '
+                       'than one parameter group'):
         EpsShiftedL2OptimWrapperConstructor(
             wrapper_cfg(), dict(eps_l2=dict(eps=1e-3)))(model)
     wrapper = EpsShiftedL2OptimWrapperConstructor(

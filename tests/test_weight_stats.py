@@ -106,8 +106,11 @@ def test_logs_exact_sigma_and_effective_lr_and_is_silent_between():
         assert stats[key] == pytest.approx(value, rel=1e-6), key
         assert runner.message_hub.get_scalar(key).current() == \
             pytest.approx(value, rel=1e-6)
-    # one text line: σ over all 3 filters, min and (lower) median, and the
-    # fraction near ε
+    # before training, the group table; then one text line: σ over all 3
+    # filters, min and (lower) median, and the fraction near ε
+    table = runner.logger.lines.pop(0)
+    assert table.startswith('parameter groups (weight_decay: what the '
+                            'optimizer applies;')
     assert runner.logger.lines == [
         f'ws iter 2: sigma min {s2:.4g} median {s1:.4g} over 3 WS filters, '
         'near eps 0.333']
@@ -220,7 +223,7 @@ def test_log_to_console_adds_a_line_per_layer_group():
     for p in model.parameters():
         p.grad = torch.zeros_like(p)
     run_iter(hook, runner, wrapper, 1)
-    summary, backbone, neck = runner.logger.lines
+    table, summary, backbone, neck = runner.logger.lines
     assert summary.startswith('ws iter 2: sigma min ')
     assert backbone.startswith('ws iter 2 backbone.layer1: sigma ')
     assert neck == ('ws iter 2 neck: sigma 2 [2, 2]  eff_lr 0.025  '

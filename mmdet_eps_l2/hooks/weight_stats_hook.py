@@ -7,13 +7,14 @@ import torch
 import torch.nn as nn
 from mmengine.hooks import Hook
 from mmengine.optim import OptimWrapperDict
-from mmdet.registry import HOOKS
+from mmengine.registry import HOOKS
 
 from ..ops import filter_mean_std
 from ..ops import eps_shifted_l2_grad
 from ..ops import param_groups as keys
 from ..ops.param_groups import is_shifted, shift_lambda
 from ..ops.ws_family import is_ws_conv
+from ..optim import format_group_table
 
 
 def _sq_norm(t: torch.Tensor) -> float:
@@ -60,10 +61,15 @@ class WeightStatsHook(Hook):
     adds one line per layer group with all its values.  Its own cost on a
     logged iteration is logged as ``weight_stats_hook/time_s``.
 
-    The gradient norms are read in a step pre-hook on each of the runner's
-    optimizers, put before the optimizer's other pre-hooks (so before the
-    ε-shift adds to the gradients), and removed after training; nothing
-    runs between intervals.  Under ``GradScaler`` with a fused optimizer,
+    Before training it logs each optimizer's parameter groups
+    (:func:`~mmdet_eps_l2.optim.format_group_table`) with the values the
+    steps use: after ``auto_scale_lr`` and a resumed optimizer state.
+
+    The gradient norms are read on each of the runner's optimizers, by the
+    ε-shift's step hook before it adds to the gradients (its
+    ``grad_readers``), or by a step pre-hook where the optimizer has no
+    shift, and the reader is removed after training; nothing runs between
+    intervals.  Under ``GradScaler`` with a fused optimizer,
     the gradients are read unscaled.  With ``torch.compile`` the reader runs
     eagerly (``torch.compiler.disable``).
     """
@@ -115,17 +121,28 @@ class WeightStatsHook(Hook):
         optimizers = [w.optimizer for w in wrappers]
         self._collect(runner.model, optimizers)
         for optimizer in optimizers:
-            handle = optimizer.register_step_pre_hook(self._read_grads)
-            # first among this optimizer's pre-hooks: read the loss gradient
-            # before the eps-shift's hook (registered when the optimizer was
-            # built) adds to it
-            optimizer._optimizer_step_pre_hooks.move_to_end(
-                handle.id, last=False)
-            self._handles.append(handle)
+            shift = getattr(optimizer, 'eps_l2_step_hook', None)
+            if shift is not None:
+                # read the loss gradient before the eps-shift adds to it
+                shift.grad_readers.append(self._read_grads)
+                self._handles.append((shift.grad_readers, self._read_grads))
+            else:
+                self._handles.append(
+                    optimizer.register_step_pre_hook(self._read_grads))
+            # the groups as the steps use them: after auto_scale_lr and a
+            # resumed optimizer state
+            runner.logger.info(
+                format_group_table(optimizer,
+                                   getattr(runner.model, 'module',
+                                           runner.model)))
 
     def after_train(self, runner) -> None:
         for handle in self._handles:
-            handle.remove()
+            if isinstance(handle, tuple):
+                readers, reader = handle
+                readers.remove(reader)
+            else:
+                handle.remove()
         self._handles = []
 
     # ---------------------------------------------------------------- work
@@ -136,7 +153,7 @@ class WeightStatsHook(Hook):
             self.last_cost_s = 0.0
 
     @torch.compiler.disable
-    def _read_grads(self, optimizer, args, kwargs) -> None:
+    def _read_grads(self, optimizer, args=None, kwargs=None) -> None:
         if not self._record:
             return
         start = time.perf_counter()

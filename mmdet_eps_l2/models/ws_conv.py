@@ -3,7 +3,7 @@ from typing import Tuple, Union
 
 import torch
 import torch.nn as nn
-from mmdet.registry import MODELS
+from mmengine.registry import MODELS
 
 from ..ops import (CONVENTIONS, check_non_negative, check_ws_weight_shape,
                    standardize_weight)

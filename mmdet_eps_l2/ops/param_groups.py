@@ -7,27 +7,24 @@ table and ``WeightStatsHook``:
 
 * ``eps_l2_eps``: ε;
 * ``eps_l2_mode``: ``'coupled'`` or ``'decoupled'``;
-* ``eps_l2_fused``: True when the optimizer's own ``weight_decay`` (λ) has
-  the mode's semantics and adds the ``λ·w`` part itself;
-* ``eps_l2_weight_decay``: λ of the shift when not fused (the group's
-  ``weight_decay`` is then 0).
+* ``eps_l2_fused``: True when the optimizer's own ``weight_decay`` has the
+  mode's semantics and adds the ``λ·w`` part itself.
+
+λ is always the group's own ``weight_decay``, the value mmengine's rules
+and weight-decay schedulers set.  Where it is not fused, the step hook sets
+``weight_decay`` to 0 for the optimizer's update, keeping λ under
+``eps_l2_held_weight_decay``, and puts it back after the step.
 """
 EPS = 'eps_l2_eps'
 MODE = 'eps_l2_mode'
 FUSED = 'eps_l2_fused'
-WEIGHT_DECAY = 'eps_l2_weight_decay'
+#: λ of a non-fused group while its optimizer steps (weight_decay is 0 then)
+HELD = 'eps_l2_held_weight_decay'
 
 
-def shift_group_keys(eps: float, mode: str, fused: bool,
-                     lam: float) -> dict:
-    """The keys of a group whose weights get the shift of strength λ."""
-    keys = {EPS: eps, MODE: mode, FUSED: fused}
-    if fused:
-        keys['weight_decay'] = lam
-    else:
-        keys['weight_decay'] = 0.
-        keys[WEIGHT_DECAY] = lam
-    return keys
+def shift_group_keys(eps: float, mode: str, fused: bool) -> dict:
+    """The keys of a group whose weights get the shift."""
+    return {EPS: eps, MODE: mode, FUSED: fused}
 
 
 def is_shifted(group: dict) -> bool:
@@ -36,6 +33,6 @@ def is_shifted(group: dict) -> bool:
 
 
 def shift_lambda(group: dict) -> float:
-    """The λ of a shifted group: its ``weight_decay`` when fused, else
-    ``eps_l2_weight_decay``."""
-    return group['weight_decay'] if group[FUSED] else group[WEIGHT_DECAY]
+    """The λ of a shifted group: its ``weight_decay`` (kept under
+    ``eps_l2_held_weight_decay`` while a non-fused step runs)."""
+    return group.get(HELD, group['weight_decay'])

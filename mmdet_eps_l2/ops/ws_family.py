@@ -86,13 +86,22 @@ def eps_shift_weights(model: nn.Module,
 
     Trainable weights of non-depthwise WS convs of both families; with
     ``eps`` given, a ``'variance_eps'`` conv with ``eps <``
-    :func:`min_shift_eps` of it raises ``ValueError`` naming the module.
+    :func:`min_shift_eps` of it raises ``ValueError`` naming the module, as
+    does a WS conv whose weight is not whole filters (flattened by FSDP).
     """
     found: Dict[int, str] = {}
     for name, module in model.named_modules():
         family = ws_family(module)
-        if family is None or is_depthwise(module) or \
-                not module.weight.requires_grad:
+        if family is None:
+            continue
+        if module.weight.dim() < 3:
+            raise ValueError(
+                f'{name} ({type(module).__name__}) holds a weight of shape '
+                f'{tuple(module.weight.shape)}, not whole filters (a '
+                'flattened or sharded parameter, as FSDP and DeepSpeed make '
+                'them): the eps-shift needs each filter whole. Train with '
+                'DDP (DDPStrategy, or the default Runner)')
+        if is_depthwise(module) or not module.weight.requires_grad:
             continue
         if eps is not None and eps < min_shift_eps(module):
             e = f"{getattr(module, 'variance_eps', MMCV_VARIANCE_EPS):g}"

@@ -5,15 +5,15 @@ from typing import Dict, List, Tuple
 
 import torch
 import torch.nn as nn
-from mmengine.dist import get_rank
-from mmengine.logging import MMLogger, print_log
+from mmengine.logging import print_log
 from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapper
-from mmdet.registry import OPTIM_WRAPPER_CONSTRUCTORS
+from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS
 
 from ..ops import MODES, check_non_negative
 from ..ops import param_groups as keys
 from ..ops.param_groups import is_shifted, shift_group_keys, shift_lambda
 from ..ops.ws_family import eps_shift_weights
+from .resume_notice import ResumeNotice
 from .step_hook import EpsShiftedL2StepHook, native_decay_mode
 
 EPS_L2_KEYS = ('eps', 'weight_decay', 'mode', 'allow_no_ws_conv')
@@ -51,44 +51,53 @@ class EpsShiftedL2OptimWrapperConstructor(DefaultOptimWrapperConstructor):
 
     Rules:
 
-    * Parameters other than the ε-shifted weights get exactly the lr and
-      weight decay of ``DefaultOptimWrapperConstructor`` with the same
-      ``paramwise_cfg`` (``custom_keys``, ``bias_decay_mult``,
-      ``norm_decay_mult``, ``dwconv_decay_mult``, ``flat_decay_mult``,
-      ``bypass_duplicate`` ...).
-    * ε-shifted weights get the stock lr (so ``custom_keys`` ``lr_mult``
-      applies); the λ of their shift is ``eps_l2.weight_decay ×
-      decay_mult`` of the matching ``custom_keys`` entry (1 if none;
-      ``decay_mult=0`` switches the shift off).  When the optimizer's own
-      ``weight_decay`` has the mode's semantics (coupled: SGD, Adam, ...;
-      decoupled: AdamW) the group's ``weight_decay`` is that λ and the
-      optimizer adds the ``λ·w`` part, the step hook only ``-λ ε ŵ``;
-      otherwise the group's ``weight_decay`` is 0 and the hook adds the
-      whole term (:mod:`mmdet_eps_l2.ops.param_groups`).
-      ``bias_decay_mult`` / ``norm_decay_mult`` / ``flat_decay_mult`` do not
-      concern conv weights.
+    * Every parameter gets exactly the lr and weight decay of
+      ``DefaultOptimWrapperConstructor`` with the same ``paramwise_cfg``
+      (``custom_keys``, ``bias_decay_mult``, ``norm_decay_mult``,
+      ``dwconv_decay_mult``, ``flat_decay_mult``, ``bypass_duplicate`` ...),
+      and mmengine's messages about them.
+    * The λ of an ε-shifted weight is that weight decay: the group's
+      ``weight_decay``, which weight-decay schedulers move.
+      ``eps_l2.weight_decay`` gives λ only when the optimizer has no
+      ``weight_decay`` (then every shifted weight gets it).  λ = 0
+      (``decay_mult=0``) switches the shift off.
+    * When the optimizer's own ``weight_decay`` has the mode's semantics
+      (coupled: SGD, Adam, ...; decoupled: AdamW), the optimizer adds the
+      ``λ·w`` part and the step hook only ``-λ ε ŵ``; otherwise the hook
+      adds the whole term and the optimizer's update runs with
+      ``weight_decay=0`` on that group (:mod:`mmdet_eps_l2.optim.step_hook`).
     * Depthwise WS convs (one input channel per filter) are not shifted, as
       in the reference: they follow the stock rules (``dwconv_decay_mult``).
     * Parameters sharing all hyper-parameters share one group (the stock
       constructor makes one group per parameter), so torch can batch the
       update of a group: its foreach path, which it picks on CUDA; on CPU
       it picks its for-loop.  Groups are ordered by first appearance in
-      ``model.named_parameters()``, independent of world size.
+      ``model.named_parameters()``, independent of world size.  A
+      parameter reached twice without ``bypass_duplicate`` stays in two
+      groups, and torch refuses it as it refuses the stock groups.
+    * The groups are plain dicts (mmengine's own constructor leaves the
+      ``ConfigDict`` type of a config file on them, which
+      ``torch.compile`` cannot trace).
     * ``mode='coupled'`` adds ∂R/∂w to the gradient before the update (the
       reference; through momentum / Adam moments); ``'decoupled'`` applies
       ``w ← w - lr ∂R/∂w`` before the update (like AdamW's decay).  Without
       ``mode``, the optimizer's own ``weight_decay`` semantics
       (:func:`~mmdet_eps_l2.optim.step_hook.native_decay_mode`); an
       optimizer whose semantics are not known needs an explicit mode.
+    * A resumed optimizer state keeps its own ε, λ and mode, as mmengine
+      keeps its lr and weight decay; one line says so where they differ
+      from the config's (:mod:`mmdet_eps_l2.optim.resume_notice`).
     """
 
     def __init__(self, optim_wrapper_cfg: dict, paramwise_cfg=None):
         super().__init__(optim_wrapper_cfg, paramwise_cfg)
+        # a plain dict: the stock __call__ puts the groups into a copy of
+        # it, and a ConfigDict (a config file's) would turn them into
+        # ConfigDicts
+        self.optimizer_cfg = dict(self.optimizer_cfg)
         # ``eps_l2`` stays in paramwise_cfg: the stock rules ignore it, and a
         # non-empty paramwise_cfg sends the stock __call__ to add_params
         self.eps_l2 = self._parse_eps_l2(self.paramwise_cfg.get('eps_l2'))
-        #: parameters with requires_grad=False left out of the groups
-        self.frozen_params = 0
 
     # ------------------------------------------------------------------ cfg
     def _parse_eps_l2(self, cfg) -> dict:
@@ -106,10 +115,18 @@ class EpsShiftedL2OptimWrapperConstructor(DefaultOptimWrapperConstructor):
         if 'eps' not in cfg:
             raise KeyError(f'{where}.eps is required (e.g. 1e-3)')
         eps = check_non_negative(cfg['eps'], f'{where}.eps')
-        # None (no λ anywhere) is refused when there is a weight to shift
-        lam = cfg.get('weight_decay', self.base_wd)
+        lam = cfg.get('weight_decay')
         if lam is not None:
             lam = check_non_negative(lam, f'{where}.weight_decay')
+            if self.base_wd is not None and lam != self.base_wd:
+                raise ValueError(
+                    f'{where}.weight_decay={lam:g} and optimizer.'
+                    f'weight_decay={self.base_wd:g}: the λ of the shift is '
+                    "each weight's own weight decay (the optimizer's, with "
+                    "paramwise_cfg's rules); drop "
+                    f'{where}.weight_decay, or give WS weights their own '
+                    "decay with paramwise_cfg.custom_keys (e.g. {'backbone':"
+                    " dict(decay_mult=...)})")
         mode = self._resolve_mode(cfg.get('mode'), where)
         allow = cfg.get('allow_no_ws_conv', False)
         if not isinstance(allow, bool):
@@ -153,12 +170,12 @@ class EpsShiftedL2OptimWrapperConstructor(DefaultOptimWrapperConstructor):
         return getattr(opt_type, '__name__', str(opt_type))
 
     # --------------------------------------------------------------- groups
-    def _shift_keys(self, lam: float) -> dict:
-        """Group keys of an ε-shifted weight with shift strength ``lam``."""
+    def _shift_keys(self) -> dict:
+        """Group keys of an ε-shifted weight."""
         mode = self.eps_l2['mode']
         fused = native_decay_mode(self._optimizer_type_name(),
                                   self.optimizer_cfg) == mode
-        return shift_group_keys(self.eps_l2['eps'], mode, fused, lam)
+        return shift_group_keys(self.eps_l2['eps'], mode, fused)
 
     def build_param_groups(self, model: nn.Module) -> List[dict]:
         """Parameter groups: stock rules, ε-shift on WS weights, merged."""
@@ -174,52 +191,46 @@ class EpsShiftedL2OptimWrapperConstructor(DefaultOptimWrapperConstructor):
                 'If the GN+WS settings came from a base, a second '
                 '`model = dict(...)` in the same config file replaced them '
                 "(README, 'Add the plugin to your own detector')")
-        if shifted and self.eps_l2['weight_decay'] is None:
-            raise KeyError(
-                'optim_wrapper.paramwise_cfg.eps_l2.weight_decay is not set '
-                'and the optimizer has no weight_decay: give the λ of the '
-                'shift in one of them')
-        # the stock rules, one group per parameter, from a stock constructor
-        # (its add_params walks the modules; ours below adds merged groups)
+        # the stock rules and messages, one group per parameter, from a
+        # stock constructor (its add_params walks the modules; ours adds
+        # merged groups)
         stock = DefaultOptimWrapperConstructor(
             dict(self.optim_wrapper_cfg, optimizer=self.optimizer_cfg),
             self.paramwise_cfg)
         per_param: List[dict] = []
-        logger = MMLogger.get_current_instance()
-        level = logger.level
-        # its line per parameter (and per frozen one): the group table of
-        # __call__ says it once
-        logger.setLevel(logging.ERROR)
-        try:
-            stock.add_params(per_param, model)
-        finally:
-            logger.setLevel(level)
-        self.frozen_params = sum(not p.requires_grad
-                                 for p in model.parameters())
-        names = {id(p): n for n, p in model.named_parameters()}
-        seen = set()
+        stock.add_params(per_param, model)
+        default_lam = self.base_wd if self.base_wd is not None \
+            else self.eps_l2['weight_decay']
         for group in per_param:
             (param, ) = group['params']
-            if id(param) in seen:
-                raise ValueError(
-                    f'parameter {names.get(id(param))} is reached through '
-                    'several modules; set paramwise_cfg.bypass_duplicate=True')
-            seen.add(id(param))
-            if id(param) in shifted:
-                lam = self.eps_l2['weight_decay'] * group.get('decay_mult', 1.)
-                group.update(self._shift_keys(lam))
+            if id(param) not in shifted:
+                continue
+            lam = group.get('weight_decay', default_lam)
+            if lam is None:
+                raise KeyError(
+                    'optim_wrapper.paramwise_cfg.eps_l2.weight_decay is not '
+                    'set and the optimizer has no weight_decay: give the λ '
+                    f'of the shift (of {shifted[id(param)]} ...) in one of '
+                    'them')
+            group['weight_decay'] = lam
+            group.update(self._shift_keys())
         return self._merge(per_param)
 
     @staticmethod
     def _merge(per_param: List[dict]) -> List[dict]:
         merged: Dict[Tuple, dict] = {}
-        for group in per_param:
+        seen = set()
+        for i, group in enumerate(per_param):
+            (param, ) = group['params']
             key = tuple(sorted((k, repr(v)) for k, v in group.items()
                                if k != 'params'))
+            if id(param) in seen:
+                key = ('duplicate', i)  # its own group: torch refuses it
+            seen.add(id(param))
             if key in merged:
-                merged[key]['params'].extend(group['params'])
+                merged[key]['params'].append(param)
             else:
-                merged[key] = dict(group, params=list(group['params']))
+                merged[key] = dict(group, params=[param])
         return list(merged.values())
 
     # ---------------------------------------------------------------- build
@@ -234,26 +245,15 @@ class EpsShiftedL2OptimWrapperConstructor(DefaultOptimWrapperConstructor):
 
     def __call__(self, model: nn.Module) -> OptimWrapper:
         optim_wrapper = super().__call__(model)
-        optimizer = optim_wrapper.optimizer
-        optimizer.register_step_pre_hook(EpsShiftedL2StepHook())
-        self._log_summary(getattr(model, 'module', model), optimizer)
+        EpsShiftedL2StepHook.register(optim_wrapper.optimizer)
+        ResumeNotice.register(optim_wrapper.optimizer)
         return optim_wrapper
-
-    def _log_summary(self, model: nn.Module,
-                     optimizer: torch.optim.Optimizer) -> None:
-        if get_rank() != 0:
-            return
-        table = format_group_table(optimizer, model)
-        frozen = self.frozen_params
-        if frozen:
-            table += (f'\n{frozen} parameter(s) with requires_grad=False '
-                      '(frozen stages, fixed norms) are not optimized')
-        print_log(table, logger='current')
 
 
 def format_group_table(optimizer: torch.optim.Optimizer,
                        model: nn.Module = None) -> str:
-    """A compact table of the parameter groups of ``optimizer``."""
+    """A compact table of the parameter groups of ``optimizer``, as its
+    steps use them."""
     names = {id(p): n for n, p in model.named_parameters()} if model else {}
     defaults = optimizer.defaults
     rows = [('group', 'tensors', 'numel', 'lr', 'weight_decay', 'eps-shift',
@@ -263,8 +263,10 @@ def format_group_table(optimizer: torch.optim.Optimizer,
         shift = '-'
         if is_shifted(g):
             # fused: the optimizer's weight_decay is the λ·w part
-            part = '-lambda*eps*w_hat' if g[keys.FUSED] \
-                else 'lambda*(w - eps*w_hat)'
+            if g[keys.FUSED]:
+                part = '-lambda*eps*w_hat'
+            else:
+                part, wd = 'lambda*(w - eps*w_hat)', 0.
             shift = (f'{part}, eps={g[keys.EPS]:g} '
                      f'lambda={shift_lambda(g):g} {g[keys.MODE]}')
         first = names.get(id(g['params'][0]), '?') if g['params'] else ''
@@ -274,7 +276,11 @@ def format_group_table(optimizer: torch.optim.Optimizer,
     widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
     lines = ['  '.join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
              for row in rows]
-    return ('EpsShiftedL2OptimWrapperConstructor parameter groups '
-            "(weight_decay: the optimizer's own decay; eps-shift: what the "
-            'step hook adds)\n' +
-            '\n'.join(lines))
+    table = ('parameter groups (weight_decay: what the optimizer applies; '
+             'eps-shift: what the step hook adds)\n' + '\n'.join(lines))
+    frozen = sum(not p.requires_grad for p in model.parameters()) \
+        if model else 0
+    if frozen:
+        table += (f'\n{frozen} parameter(s) with requires_grad=False '
+                  '(frozen stages, fixed norms) are not optimized')
+    return table

@@ -13,27 +13,28 @@ term by the former and holds the decoupled one back on the latter, so the
 step equals the unscaled one and an inf step changes nothing.
 
 It acts on the groups that carry the keys of
-:mod:`mmdet_eps_l2.ops.param_groups`:
+:mod:`mmdet_eps_l2.ops.param_groups`; λ is the group's own
+``weight_decay``, so mmengine's per-parameter rules and weight-decay
+schedulers set it in either mode:
 
 * where the optimizer's own ``weight_decay`` has the group's semantics
   (coupled L2 for SGD / Adam / ...; decoupled for AdamW), the ``λ·w`` part
-  is left to the optimizer's update (``eps_l2_fused=True``, λ = the group's
-  ``weight_decay``, so weight-decay schedulers act on the whole term) and
-  the hook adds only ``-λ ε ŵ``;
-* otherwise the group's ``weight_decay`` is 0 and the hook applies the
-  whole term with λ = ``eps_l2_weight_decay``.
+  is left to the optimizer's update (``eps_l2_fused=True``) and the hook
+  adds only ``-λ ε ŵ``;
+* otherwise the hook applies the whole term and sets the group's
+  ``weight_decay`` to 0 for the optimizer's update; its step post-hook
+  puts λ back.
 
 Everything it does is tensor arithmetic on the step's own tensors, so
 ``torch.compile`` traces it with the optimizer step (a tensor ``lr`` of the
 decoupled mode is read on the host, a graph break).
 """
-from typing import Optional
+from typing import Callable, List, Optional
 
 import torch
 
 from ..ops import eps_shifted_l2_
 from ..ops import param_groups as keys
-from ..ops.param_groups import shift_lambda
 
 #: optimizers whose ``weight_decay`` adds λ·w to the gradient (coupled L2),
 #: unless ``decoupled_weight_decay=True``
@@ -57,12 +58,29 @@ def native_decay_mode(optimizer_type: str,
 
 
 class EpsShiftedL2StepHook:
-    """Optimizer step-pre-hook applying the ε-shifted L2 term.
+    """Optimizer step hooks applying the ε-shifted L2 term.
 
-    Acts on the parameter groups that carry ``eps_l2_eps``; every other
+    Call :meth:`register` on an optimizer.  The pre-hook (``__call__``)
+    acts on the parameter groups that carry ``eps_l2_eps``; every other
     group is left untouched.  Parameters without a gradient are skipped, as
-    torch optimizers skip them.
+    torch optimizers skip them.  ``grad_readers`` are called with the
+    optimizer before the hook adds to any gradient (``WeightStatsHook``
+    reads the loss gradient there).
     """
+
+    def __init__(self) -> None:
+        self.grad_readers: List[Callable] = []
+
+    @classmethod
+    def register(cls, optimizer: torch.optim.Optimizer
+                 ) -> 'EpsShiftedL2StepHook':
+        """Register a new hook's step pre- and post-hook on ``optimizer``,
+        and keep it as ``optimizer.eps_l2_step_hook``."""
+        hook = cls()
+        optimizer.register_step_pre_hook(hook)
+        optimizer.register_step_post_hook(hook.restore_weight_decay)
+        optimizer.eps_l2_step_hook = hook
+        return hook
 
     def __call__(self, optimizer: torch.optim.Optimizer, args, kwargs):
         # args[0] is the optimizer itself, args[1] a positional closure
@@ -71,6 +89,8 @@ class EpsShiftedL2StepHook:
                 'the eps-shifted L2 regularizer does not support optimizer '
                 'closures: gradients are computed inside step(), after the '
                 'regularizer would have been applied')
+        for reader in self.grad_readers:
+            reader(optimizer)
         # set by GradScaler for the step of an optimizer with
         # _step_supports_amp_scaling (fused); grad_scale is None after an
         # explicit unscale_()
@@ -80,14 +100,28 @@ class EpsShiftedL2StepHook:
             if keys.EPS in group:
                 apply_to_group(group, grad_scale, found_inf)
 
+    @staticmethod
+    def restore_weight_decay(optimizer: torch.optim.Optimizer, args,
+                             kwargs) -> None:
+        """The step post-hook: λ back into ``weight_decay`` of the groups
+        the pre-hook set to 0."""
+        for group in optimizer.param_groups:
+            if keys.HELD in group:
+                group['weight_decay'] = group.pop(keys.HELD)
+
 
 def apply_to_group(group: dict,
                    grad_scale: Optional[torch.Tensor] = None,
                    found_inf: Optional[torch.Tensor] = None) -> None:
     """The ε-shift of one parameter group (see the module docstring)."""
+    if keys.HELD in group:  # a step that raised before the post-hook
+        group['weight_decay'] = group.pop(keys.HELD)
     eps = group[keys.EPS]
     fused = group[keys.FUSED]
-    lam = shift_lambda(group)
+    lam = group['weight_decay']
+    if not fused:
+        group[keys.HELD] = lam
+        group['weight_decay'] = 0.
     if lam == 0 or (fused and eps == 0):
         return  # nothing beyond what the optimizer itself does
     params = [p for p in group['params'] if p.grad is not None]

@@ -33,9 +33,11 @@ def run_checks(cfg, entry: str = 'train',
 
 def check_once(cfg, entry: str, inspect_data: bool, tool: str,
                config: str) -> None:
-    """:func:`run_checks` on rank 0 only; on a refusal every rank exits
-    (rank 0 with the message), before any of them writes anything.  With
-    several processes the process group must exist already."""
+    """:func:`run_checks` on rank 0 only; on a refusal every rank destroys
+    the process group and exits with status 1 (rank 0 printing the
+    message), before any of them writes anything.  With several processes
+    the process group must exist already."""
+    import torch.distributed as dist
     from mmengine.dist import broadcast_object_list, get_rank, \
         get_world_size
     message = None
@@ -59,7 +61,12 @@ def check_once(cfg, entry: str, inspect_data: bool, tool: str,
         broadcast_object_list(box, src=0)
         message = box[0]
     if message is not None:
-        sys.exit(message if get_rank() == 0 else 1)
+        rank = get_rank()
+        if dist.is_available() and dist.is_initialized():
+            # every rank leaves the process group before exiting, so none
+            # aborts on a group that is still alive
+            dist.destroy_process_group()
+        sys.exit(message if rank == 0 else 1)
 
 
 def check_and_build_runner(cfg, args, tool: str, entry: str):

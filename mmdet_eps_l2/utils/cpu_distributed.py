@@ -2,7 +2,8 @@
 
 mmengine 0.10's ``init_dist('pytorch')`` always calls
 ``torch.cuda.set_device`` and ``Runner.wrap_model`` passes
-``device_ids=[LOCAL_RANK]`` to DDP; both fail without a GPU.  On a machine
+``device_ids=[LOCAL_RANK]`` to DDP (so does ``FlexibleRunner``'s
+``DDPStrategy``); both fail without a GPU.  On a machine
 without CUDA, :func:`prepare_cpu_distributed` initialises the gloo process
 group from torchrun's environment before the Runner is built (the Runner
 then skips its own ``init_dist``) and makes DDP wrap the model with
@@ -64,13 +65,17 @@ def init_distributed(cfg, launcher: str) -> None:
 
 def prepare_cpu_distributed(cfg) -> None:
     """The gloo process group from torchrun's environment, and DDP without
-    ``device_ids`` in ``cfg``."""
+    ``device_ids`` in ``cfg``: in ``model_wrapper_cfg`` (mmengine's
+    ``Runner``) or in ``strategy.model_wrapper`` (``FlexibleRunner``)."""
     if not dist.is_initialized():
         dist.init_process_group(backend='gloo')
-    wrapper = dict(cfg.get('model_wrapper_cfg') or {})
+    strategy = cfg.get('strategy')
+    owner, key = (strategy, 'model_wrapper') if isinstance(strategy, dict) \
+        else (cfg, 'model_wrapper_cfg')
+    wrapper = dict(owner.get(key) or {})
     wrapper.setdefault('type', 'MMDistributedDataParallel')
     wrapper['device_ids'] = None
-    cfg.model_wrapper_cfg = wrapper
+    owner[key] = wrapper
     env_cfg = cfg.get('env_cfg') or {}
     env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
     cfg.env_cfg = env_cfg
