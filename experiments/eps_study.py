@@ -11,8 +11,9 @@ command-line tools of this repository (``tools/generate_toy_coco.py``,
 subprocess), and reads every result back from the work dirs
 (``<run>/<timestamp>/vis_data/scalars.json`` and the train log).
 
-Arms (λ on the weights of the WS convs only, through
-``optim_wrapper.paramwise_cfg.eps_l2.weight_decay``; every other parameter
+Arms (λ on the weights of the WS convs only: their ``custom_keys``
+``weight_decay``, in a config file per λ that inherits the toy config,
+``DIR/configs/lam<λ>.py`` (:func:`study_config`); every other parameter
 keeps the optimizer's weight_decay of 1e-4):
 
 * ``lam0``: λ = 0 (ε is then irrelevant);
@@ -68,6 +69,10 @@ FP16_MAX = 65504.0
 MOMENTUM = 0.9
 LR = 0.04
 WARMUP = 10
+#: ``custom_keys`` that match exactly the WS conv weights of the toy
+#: Mask R-CNN (backbone convs and shortcuts, FPN, RoI head convs)
+WS_WEIGHT_KEYS = ('conv1.weight', 'conv2.weight', 'downsample.0.weight',
+                  '.conv.weight')
 
 # name -> (generator flags, Resize scale, class names)
 DATASETS = OrderedDict([
@@ -137,14 +142,13 @@ def generate(python, repo, env, out_dir, name, flags, quick):
     return root
 
 
-def run_options(data_root, scale, classes, lam, eps, seed, iters, batch,
+def run_options(data_root, scale, classes, eps, seed, iters, batch,
                 interval):
     opts = [
         f'data_root={data_root}/',
         f'randomness.seed={seed}',
         f'optim_wrapper.optimizer.lr={LR}',
         f'optim_wrapper.paramwise_cfg.eps_l2.eps={eps!r}',
-        f'optim_wrapper.paramwise_cfg.eps_l2.weight_decay={lam!r}',
         f'train_cfg.max_iters={iters}',
         f'train_cfg.val_interval={iters}',
         # warm-up, then a constant lr (the step milestone sits at the end)
@@ -171,14 +175,26 @@ def run_options(data_root, scale, classes, lam, eps, seed, iters, batch,
     return opts
 
 
-def train_one(python, repo, env, work_dir, opts):
+def study_config(out, lam) -> str:
+    """A config file giving λ to the WS conv weights of the toy config."""
+    path = osp.join(out, 'configs', f'lam{lam:g}.py')
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    keys = ', '.join(f'{k!r}: dict(weight_decay={lam!r})'
+                     for k in WS_WEIGHT_KEYS)
+    with open(path, 'w') as f:
+        f.write(f'_base_ = {osp.join(ROOT, CONFIG)!r}\n'
+                f'optim_wrapper = dict(paramwise_cfg=dict(custom_keys={{'
+                f'{keys}}}))\n')
+    return path
+
+
+def train_one(python, repo, env, work_dir, config, opts):
     """Train one run; ``(returncode, wall seconds, cpu seconds)``."""
     if osp.isdir(work_dir):  # an unfinished earlier attempt
         shutil.rmtree(work_dir)
     os.makedirs(work_dir)
-    cmd = [python, osp.join(repo, 'tools', 'train.py'),
-           osp.join(repo, CONFIG), '--work-dir', work_dir, '--cfg-options',
-           *opts]
+    cmd = [python, osp.join(repo, 'tools', 'train.py'), config,
+           '--work-dir', work_dir, '--cfg-options', *opts]
     with open(osp.join(work_dir, 'cmd.json'), 'w') as f:
         json.dump(cmd, f, indent=1)
     start = time.time()
@@ -362,11 +378,12 @@ def run_grid(args, datasets, runs):
                 return
         _, scale, classes = specs[data]
         work_dir = run_dir(args.out, *key)
-        opts = run_options(roots[data], scale, classes, lam, eps, seed,
+        opts = run_options(roots[data], scale, classes, eps, seed,
                            args.iters, args.batch, args.interval)
         print(f'eps_study: [{i + 1}/{len(runs)}] {data}/{arm}/seed{seed} '
               f'(λ={lam:g}, ε={eps:g}) ...', flush=True)
-        rc, wall, cpu = train_one(python, repo, env, work_dir, opts)
+        rc, wall, cpu = train_one(python, repo, env, work_dir,
+                                  study_config(args.out, lam), opts)
         summary = read_run(work_dir) if rc == 0 else None
         if summary is None:
             print(f'eps_study: {data}/{arm}/seed{seed} FAILED (exit {rc}); '

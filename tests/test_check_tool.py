@@ -208,3 +208,56 @@ def test_a_model_that_cannot_be_built_is_refused_with_the_reason(toy,
     message = _refusal(toy, tmp_path, 'model.backbone.depth=19')
     assert 'model: cannot be built: KeyError: ' in message
     assert 'invalid depth 19 for resnet' in message
+
+
+@pytest.mark.parametrize('option,where', [
+    ('optim_wrapper.eps_l2.eps=5e-3', 'optim_wrapper.eps_l2'),
+    ('optim_wrapper.optimizer.eps_l2.eps=5e-3',
+     'optim_wrapper.optimizer.eps_l2'),
+    ('eps_l2.eps=5e-3', 'eps_l2'),
+])
+def test_a_misplaced_eps_l2_is_refused_naming_its_place(toy, tmp_path,
+                                                        option, where):
+    message = _refusal(toy, tmp_path, option)
+    assert f'  - {where}: eps_l2 belongs in optim_wrapper.paramwise_cfg.' \
+        'eps_l2 (e.g. --cfg-options optim_wrapper.paramwise_cfg.eps_l2.' \
+        'eps=1e-3)' in message
+
+
+def test_an_unknown_key_in_eps_l2_is_refused(toy, tmp_path):
+    message = _refusal(toy, tmp_path,
+                       'optim_wrapper.paramwise_cfg.eps_l2.epsilon=5e-3')
+    assert "optim_wrapper.paramwise_cfg.eps_l2: unknown key(s) ['epsilon']" \
+        in message
+
+
+@pytest.mark.parametrize('options,where,name', [
+    (['runner_type=FlexibleRunner', 'strategy.type=FSDPStrategy'],
+     'strategy', 'FSDPStrategy'),
+    (['runner_type=FlexibleRunner', 'strategy.type=DeepSpeedStrategy'],
+     'strategy', 'DeepSpeedStrategy'),
+    (['model_wrapper_cfg.type=MMFullyShardedDataParallel'],
+     'model_wrapper_cfg', 'MMFullyShardedDataParallel'),
+])
+def test_sharding_strategies_are_refused_naming_ddp(toy, tmp_path, options,
+                                                    where, name):
+    message = _refusal(toy, tmp_path, *options)
+    assert f"  - {where}.type is '{name}', which flattens or shards " \
+        'parameters' in message
+    assert "Train with DDP: strategy=dict(type='DDPStrategy')" in message
+
+
+def test_a_flattened_ws_weight_is_refused_by_the_constructor():
+    """What FSDP makes of a weight: the plugin names it, no IndexError."""
+    import torch
+    import torch.nn as nn
+
+    from mmdet_eps_l2.models import WSConv2d
+    from mmdet_eps_l2.optim import EpsShiftedL2OptimWrapperConstructor
+    model = nn.Sequential(WSConv2d(4, 8, 3))
+    model[0].weight = nn.Parameter(torch.zeros(8 * 4 * 9))
+    with pytest.raises(ValueError, match=r'0 \(WSConv2d\) holds a weight of '
+                       r'shape \(288,\), not whole filters .* Train with DDP'):
+        EpsShiftedL2OptimWrapperConstructor(
+            dict(optimizer=dict(type='SGD', lr=0.1, weight_decay=1e-4)),
+            dict(eps_l2=dict(eps=1e-3)))(model)

@@ -56,3 +56,27 @@ def test_eps_study_quick(tmp_path):
         assert any(f'| {arm} | 0 | done |' in line for line in rows), arm
     assert (out / 'plots' / 'quick64' / 'lam1e-2_eps0' / 'sigma.png').is_file()
     print(f'eps_study --quick: {elapsed:.0f} s')
+
+
+def test_study_config_gives_lambda_to_exactly_the_ws_conv_weights(tmp_path):
+    """The study's config per λ: the WS conv weights decay with λ (the
+    shift's λ), every other parameter keeps the optimizer's 1e-4."""
+    import importlib.util
+
+    from mmengine.config import Config
+    from mmengine.optim import build_optim_wrapper
+    from mmdet.registry import MODELS
+
+    from mmdet_eps_l2.ops.ws_family import eps_shift_weights
+    spec = importlib.util.spec_from_file_location('eps_study', SCRIPT)
+    study = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(study)
+    cfg = Config.fromfile(study.study_config(str(tmp_path), 1e-2))
+    model = MODELS.build(cfg.model)
+    wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    shifted = eps_shift_weights(model)
+    decay = {id(p): g.get('weight_decay', 1e-4)
+             for g in wrapper.optimizer.param_groups for p in g['params']}
+    assert len(shifted) == 34
+    for name, p in model.named_parameters():
+        assert decay[id(p)] == (1e-2 if id(p) in shifted else 1e-4), name

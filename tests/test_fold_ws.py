@@ -1,4 +1,5 @@
 """Folding WS into plain convs: same outputs, runs without the plugin."""
+import copy
 import os.path as osp
 import sys
 
@@ -196,3 +197,123 @@ def test_strip_leaves_no_plugin_trace_in_a_pure_python_config():
     assert plain.model.neck.conv_cfg is None
     assert plain.resume is False and plain.load_from is None
     assert 'work_dir' not in plain
+
+
+#: a DINO small enough for a test (R-18-like WS backbone with 16 base
+#: channels, one encoder and one decoder layer, 20 queries; DINO's decoder
+#: needs embed dims 256) on mmdet's own config, with the plugin's
+#: constructor, at a 128-px scale
+TINY_DINO = """\
+_base_ = '{base}'
+custom_imports = dict(imports=['mmdet_eps_l2'], allow_failed_imports=False)
+gn = dict(type='GN', num_groups=4, requires_grad=True)
+ffn = dict(feedforward_channels=64)
+model = dict(
+    num_queries=20,
+    backbone=dict(depth=18, base_channels=16, frozen_stages=-1,
+                  norm_cfg=gn, norm_eval=False,
+                  conv_cfg=dict(type='WSConv2d'), init_cfg=None),
+    neck=dict(in_channels=[32, 64, 128]),
+    encoder=dict(num_layers=1, layer_cfg=dict(ffn_cfg=ffn)),
+    decoder=dict(num_layers=1, layer_cfg=dict(ffn_cfg=ffn)),
+    dn_cfg=dict(group_cfg=dict(num_dn_queries=10)),
+    test_cfg=dict(max_per_img=20))
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(128, 128), keep_ratio=True),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='PackDetInputs',
+         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                    'scale_factor')),
+]
+test_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
+                       dataset=dict(pipeline=test_pipeline))
+optim_wrapper = dict(constructor='EpsShiftedL2OptimWrapperConstructor',
+                     paramwise_cfg=dict(eps_l2=dict(eps=1e-3)))
+visualizer = dict(name='vis_fold_dino')
+"""
+
+#: the keys DETR-family detectors write into their sub-configs when built
+#: (Deformable DETR into ``bbox_head``, DINO also into ``dn_cfg``)
+DETR_BUILD_KEYS = dict(
+    bbox_head=('share_pred_layer', 'num_pred_layer', 'as_two_stage'),
+    dn_cfg=('num_classes', 'embed_dims', 'num_matching_queries'))
+
+
+def _detr_build_keys(model_cfg) -> list:
+    return [f'{part}.{key}' for part, keys in DETR_BUILD_KEYS.items()
+            for key in keys if key in model_cfg[part]]
+
+
+@pytest.mark.slow
+def test_a_folded_dino_config_runs_in_mmdets_test_tool(tmp_path,
+                                                      monkeypatch):
+    """DINO (and Deformable DETR) write keys into ``model.bbox_head`` and
+    ``model.dn_cfg`` while they are built, and refuse them in a config.
+    The folded config has none of them: mmdet's own ``tools/test.py``,
+    without the plugin, tests the folded weights, and its predictions on
+    the same images equal the unfolded model's."""
+    import pickle
+
+    import mmdet
+    from mmengine.runner import Runner
+
+    import fold_ws
+    from toy_shapes import generate_toy_coco
+    mim = osp.join(osp.dirname(mmdet.__file__), '.mim')
+    monkeypatch.chdir(tmp_path)  # mmdet's data_root: data/coco/
+    generate_toy_coco(str(tmp_path / 'data' / 'coco'), num_train=1,
+                      num_val=4, image_size=128, seed=0, coco_layout=True)
+    config = tmp_path / 'dino_tiny_ws.py'
+    config.write_text(TINY_DINO.format(base=osp.join(
+        mim, 'configs', 'dino', 'dino-4scale_r50_8xb2-12e_coco.py')))
+    cfg = Config.fromfile(str(config))
+    assert _detr_build_keys(cfg.model) == []
+    from mmdet.registry import MODELS
+    torch.manual_seed(0)
+    # the registry copies only the top level of a config: building from
+    # cfg.model itself would leave the six keys in it
+    built_from = copy.deepcopy(cfg.model)
+    model = MODELS.build(built_from).eval()
+    assert len(_detr_build_keys(built_from)) == 6
+    n_ws = sum(isinstance(m, WSConv2d) for m in model.modules())
+    assert n_ws == 20
+    ckpt, out, out_cfg = (tmp_path / 'dino.pth', tmp_path / 'folded.pth',
+                          tmp_path / 'folded.py')
+    torch.save({'state_dict': model.state_dict(), 'meta': {}}, ckpt)
+    assert fold_ws.main([str(config), str(ckpt), str(out),
+                         '--out-config', str(out_cfg)]) == 0
+    folded_cfg = Config.fromfile(str(out_cfg))
+    assert _detr_build_keys(folded_cfg.model) == []
+    assert folded_cfg.model.backbone.conv_cfg is None
+    # written from the file: every other model setting as the file has it
+    cfg.model.backbone.conv_cfg = None
+    assert folded_cfg.model.to_dict() == cfg.model.to_dict()
+
+    dump = tmp_path / 'folded_predictions.pkl'
+    proc = run_tool(['-c', WITHOUT_PLUGIN, osp.join(mim, 'tools', 'test.py'),
+                     str(out_cfg), str(out), '--work-dir',
+                     str(tmp_path / 'wd_test'), '--out', str(dump)],
+                    cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert 'mmdet_eps_l2 is hidden' not in proc.stdout
+    assert 'coco/bbox_mAP' in proc.stdout
+    with open(dump, 'rb') as f:
+        folded_preds = pickle.load(f)
+
+    # the unfolded model on the same images, through the same pipeline
+    loader = Runner.build_dataloader(cfg.test_dataloader)
+    expected = []
+    with torch.no_grad():
+        for batch in loader:
+            expected.extend(model.test_step(batch))
+    assert len(folded_preds) == len(expected) == 4
+    # ŵ is what the WS conv convolves with: equal to the bit where measured;
+    # the bounds leave room for another CPU's or thread count's rounding
+    for got, want in zip(folded_preds, expected):
+        assert got['img_id'] == want.img_id
+        got, want = got['pred_instances'], want.pred_instances
+        assert len(want.scores) == 20
+        assert torch.equal(got['labels'], want.labels)
+        assert torch.allclose(got['scores'], want.scores, rtol=0, atol=1e-6)
+        assert torch.allclose(got['bboxes'], want.bboxes, rtol=0, atol=1e-4)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the CPU development environment in .venv (see README "Install").
 #
-# torch==2.13.0, mmengine 0.10.7,
+# torch==2.13.0, mmengine 0.10.7, mmsegmentation 1.2.2 (its tests),
 # mmdet 3.3.0, pycocotools, pytest, mmcv 2.1.0 compiled with its ops from the
 # sdist, and this package in editable mode.  The mmcv wheel is built once and
 # cached in $MMDET_EPS_L2_CACHE (default ~/.cache/mmdet_eps_l2), so a second
@@ -49,11 +49,12 @@ step "$TORCH_SPEC"
 have torch==2.13.0 || "${PIP[@]}" install -q "$TORCH_SPEC" \
   || fail "torch" "pip could not install $TORCH_SPEC. GPU users: install your CUDA build of torch first (README, 'GPU install')."
 
-step "mmengine, mmdet, pycocotools, pytest, orjson"
-have mmengine==0.10.7 mmdet==3.3.0 pycocotools==2.0.11 pytest==8.4.2 matplotlib==3.10.7 orjson==3.13.0 seaborn==0.13.2 psutil==7.1.3 \
+step "mmengine, mmdet, mmsegmentation (tests), pycocotools, pytest, orjson"
+have mmengine==0.10.7 mmdet==3.3.0 pycocotools==2.0.11 pytest==8.4.2 matplotlib==3.10.7 orjson==3.13.0 seaborn==0.13.2 psutil==7.1.3 mmsegmentation==1.2.2 ftfy==6.3.1 regex==2026.12.2 \
   || "${PIP[@]}" install -q "mmengine==0.10.7" "mmdet==3.3.0" "pycocotools==2.0.11" \
-       "pytest==8.4.2" "matplotlib==3.10.7" "orjson==3.13.0" "seaborn==0.13.2" "psutil==7.1.3" "$TORCH_SPEC" \
-  || fail "openmmlab" "pip could not install mmengine/mmdet/pycocotools/pytest."
+       "pytest==8.4.2" "matplotlib==3.10.7" "orjson==3.13.0" "seaborn==0.13.2" "psutil==7.1.3" \
+       "mmsegmentation==1.2.2" "ftfy==6.3.1" "regex==2026.12.2" "$TORCH_SPEC" \
+  || fail "openmmlab" "pip could not install mmengine/mmdet/mmsegmentation/pycocotools/pytest."
 
 if ! have mmcv==$MMCV_VERSION; then
   mkdir -p "$WHEELS"

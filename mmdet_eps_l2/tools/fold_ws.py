@@ -8,12 +8,14 @@ Builds the model of CONFIG, loads CHECKPOINT, replaces every WS conv
 (``WSConv2d`` / mmcv ``ConvWS``) by an ``nn.Conv2d`` holding its standardized
 weight, and saves the state dict to OUT.pth with the checkpoint's ``meta``
 (dataset classes, epoch / iteration) plus ``folded_ws_convs``.
-``--out-config`` writes the matching deployment config: plain convs, none of
-this plugin, ``resume = False``, no ``load_from`` and no ``work_dir`` (a
-work dir's config of a resumed run holds ``resume = True``, which would
-make a test tool try to resume training from the folded weights), so the
-exported detector runs with stock mmdet/mmcv (e.g. mmdet's
-``tools/test.py``).  Text and pure-Python configs are stripped alike.
+``--out-config`` writes the matching deployment config: CONFIG as loaded
+(with ``--cfg-options``), not as building the model left it, with plain
+convs, none of this plugin, ``resume = False``, no ``load_from`` and no
+``work_dir`` (a work dir's config of a resumed run holds ``resume = True``,
+which would make a test tool try to resume training from the folded
+weights), so the exported detector runs with stock mmdet/mmcv (e.g.
+mmdet's ``tools/test.py``).  Text and pure-Python configs are stripped
+alike.
 ``--cfg-options data_root=DIR`` moves every split and evaluator, as in
 ``tools/train.py``.
 
@@ -137,7 +139,11 @@ def main(argv=None) -> int:
     from ..utils import checkpoint_state_dict, match_state_dict
     cfg = load_tool_config(args.config, args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmdet'))
-    model = MODELS.build(cfg.model)
+    # a deep copy: the registry copies only the top level of cfg.model, and
+    # some detectors write into their sub-configs while building (DETR's
+    # bbox_head: share_pred_layer, num_pred_layer, as_two_stage; DINO's
+    # dn_cfg), keys their __init__ then refuses when the config is reused
+    model = MODELS.build(copy.deepcopy(cfg.model))
     checkpoint = CheckpointLoader.load_checkpoint(args.checkpoint,
                                                   map_location='cpu')
     state_dict = checkpoint_state_dict(checkpoint)
