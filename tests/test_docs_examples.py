@@ -145,6 +145,39 @@ def test_readme_offline_recipe_note_on_frozen_stages(tmp_path, monkeypatch):
                    check_data(fixed, 'train', inspect_data=False))
 
 
+@pytest.fixture(scope='module')
+def coco_layout_root(tmp_path_factory):
+    """Generated data in mmdet's COCO layout (data/coco/, COCO's 80
+    categories, the shapes drawn as person, car and dog)."""
+    from toy_shapes import generate_toy_coco
+    root = tmp_path_factory.mktemp('coco_layout')
+    generate_toy_coco(str(root / 'data' / 'coco'), num_train=4, num_val=2,
+                      image_size=96, seed=0, coco_layout=True)
+    return root
+
+
+@pytest.mark.parametrize('marker', [
+    'rtmdet_tiny_8xb32-300e_coco.py',
+    "checkpoint='open-mmlab://jhu/resnet101_gn_ws'",
+    'mask_rcnn_r50_fpn_gn_ws_all_eps_l2_2x_coco',
+])
+def test_readme_config_snippets_pass_the_check_as_written(
+        coco_layout_root, monkeypatch, marker, capsys):
+    """Each config snippet of the README, as written (the plugin's path
+    filled in), passes the check of the config, the model it builds and
+    the data, on data of the classes it names."""
+    from mmdet_eps_l2.checks import check_config, check_data
+    block = block_with(README, marker).replace(
+        "'path/to/mmdet-eps-l2/configs/_base_/eps-l2_plugin.py'",
+        repr(PLUGIN))
+    monkeypatch.chdir(coco_layout_root)
+    path = coco_layout_root / 'snippet.py'
+    path.write_text(block)
+    cfg = Config.fromfile(str(path))
+    notes = check_config(cfg) + check_data(cfg, 'train')
+    print(notes)
+
+
 # ------------------------------------------------ docs/own_data.md: pipelines
 OWN_DATA = osp.join(DOCS, 'own_data.md')
 
