@@ -261,3 +261,10 @@ def test_a_flattened_ws_weight_is_refused_by_the_constructor():
         EpsShiftedL2OptimWrapperConstructor(
             dict(optimizer=dict(type='SGD', lr=0.1, weight_decay=1e-4)),
             dict(eps_l2=dict(eps=1e-3)))(model)
+
+
+def test_efficient_conv_bn_eval_with_ws_convs_is_refused(toy, tmp_path):
+    message = _refusal(toy, tmp_path,
+                       'model.backbone.efficient_conv_bn_eval=True')
+    assert '  - model.backbone.efficient_conv_bn_eval=True: mmcv computes ' \
+        'conv + BN in eval mode from the raw conv weight' in message

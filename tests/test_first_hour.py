@@ -295,7 +295,7 @@ def test_a_short_run_logs_what_a_user_needs_once(in_toy_root):
     # σ line
     for kept in ('checked the config, the model and the data of train',
                  'System environment:', 'Config:',
-                 'EpsShiftedL2OptimWrapperConstructor parameter groups',
+                 'parameter groups (weight_decay: what the optimizer applies',
                  'Iter(train) [2/2]', 'ws iter 2: sigma min '):
         assert kept in out, kept
     for dropped in ('pkg_resources', 'Traceback'):

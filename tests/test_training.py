@@ -147,7 +147,7 @@ def test_mmdet_own_train_tool_runs_the_toy_config(in_toy_root):
                     cwd=in_toy_root)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert osp.isfile(work_dir / 'iter_2.pth')
-    assert 'EpsShiftedL2OptimWrapperConstructor parameter groups' in \
+    assert 'parameter groups (weight_decay: what the optimizer applies' in \
         proc.stdout
 
 
