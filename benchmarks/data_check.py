@@ -12,7 +12,8 @@ alternated (A/B/C, A/B/C, ...):
     every training run pays;
 (b) ``check_coco_data`` (:mod:`mmdet_eps_l2.checks.data`, the check a
     training run makes before the loop: its own parse of the file, classes,
-    heads, counts; no image sample, as no image exists here), with orjson;
+    heads, counts, the converters' mistakes; no image sample, as no image
+    exists here), with orjson;
 (c) the same check with orjson hidden (the ``json`` fallback).
 
 The check parses the file on its own: a training run pays (a) + (b).
@@ -171,8 +172,8 @@ def main(argv=None) -> dict:
         s = timings.samples[name]
         print(f'  {label:32s} min {min(s):6.2f} s  median '
               f'{timings[name]:6.2f} s  max {max(s):6.2f} s')
-    ratios = {name: timings.ratio(name, 'mmdet') for name in ('orjson',
-                                                               'json')}
+    ratios = {name: timings.ratio(name, 'mmdet')
+              for name in ('orjson', 'json')}
     print(f"  (b) / (a) = {spread(ratios['orjson'], '.3f')}, (c) / (a) = "
           f"{spread(ratios['json'], '.3f')} (median (min-max) of rounds): "
           'what the check adds to a run that loads the file')

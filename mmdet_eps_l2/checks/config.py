@@ -11,6 +11,7 @@ run before a Runner exists (:mod:`mmdet_eps_l2.tools.check`).
 """
 import copy
 import importlib
+import logging
 import os
 import os.path as osp
 import re
@@ -18,6 +19,7 @@ from typing import Iterator, List, Tuple
 
 from ..ops.ws_family import WS_CONV_CFG_TYPES, min_shift_eps
 from .data import check_coco_data, split_datasets, type_name
+from .ws_model import ws_model_notes
 
 
 class ConfigCheckError(ValueError):
@@ -121,6 +123,59 @@ def _check_eps_l2(cfg) -> List[str]:
             optim_wrapper_cfg=optim, paramwise_cfg=paramwise)
     except (KeyError, TypeError, ValueError) as e:
         problems.append(f'optim_wrapper: {e}')
+    return problems
+
+
+#: where the shift's settings live: ``optim_wrapper.paramwise_cfg.eps_l2``
+#: (or ``optim_wrapper.NAME.paramwise_cfg.eps_l2`` for one optimizer of
+#: several)
+EPS_L2_PLACE = re.compile(r'optim_wrapper(\.\w+)?\.paramwise_cfg\.eps_l2')
+
+
+def _check_eps_l2_place(cfg) -> List[str]:
+    """An ``eps_l2`` key elsewhere in ``optim_wrapper`` than
+    ``paramwise_cfg`` (mmengine would pass it on to a class that does not
+    take it, after the work dir is made: ``OptimWrapper.__init__() got an
+    unexpected keyword argument 'eps_l2'``), or at the top level, where
+    nothing reads it."""
+    found = [path for path, _ in _walk(cfg.get('optim_wrapper') or {},
+                                       'optim_wrapper')
+             if path.rsplit('.', 1)[-1] == 'eps_l2' and
+             not EPS_L2_PLACE.fullmatch(path)]
+    if 'eps_l2' in cfg:
+        found.append('eps_l2')
+    return [f'{path}: eps_l2 belongs in optim_wrapper.paramwise_cfg.eps_l2 '
+            '(e.g. --cfg-options optim_wrapper.paramwise_cfg.eps_l2.eps=1e-3)'
+            for path in found]
+
+
+#: strategies and model wrappers that flatten or shard parameters
+SHARDING = ('FSDPStrategy', 'DeepSpeedStrategy', 'ColossalAIStrategy',
+            'MMFullyShardedDataParallel', 'FullyShardedDataParallel')
+
+
+def _check_sharding(cfg) -> List[str]:
+    """The ε-shift needs each WS filter whole on every rank: strategies that
+    flatten or shard parameters are refused, naming DDP."""
+    optim = cfg.get('optim_wrapper') or {}
+    if type_name(optim.get('constructor')) != \
+            'EpsShiftedL2OptimWrapperConstructor':
+        return []
+    problems = []
+    for where in ('strategy', 'model_wrapper_cfg', 'strategy.model_wrapper'):
+        node = cfg
+        for key in where.split('.'):
+            node = node.get(key) if isinstance(node, dict) or \
+                hasattr(node, 'items') else None
+        name = type_name(node.get('type')) if isinstance(node, dict) else ''
+        if name in SHARDING:
+            problems.append(
+                f"{where}.type is '{name}', which flattens or shards "
+                'parameters: the eps-shift (and WeightStatsHook) needs each '
+                'WS conv filter whole on every rank. Train with DDP: '
+                "strategy=dict(type='DDPStrategy') with "
+                "runner_type='FlexibleRunner', or mmengine's default Runner "
+                '(MMDistributedDataParallel)')
     return problems
 
 
@@ -233,6 +288,20 @@ def _check_ws_recipe(cfg) -> List[str]:
     return problems
 
 
+def _check_efficient_conv_bn_eval(cfg) -> List[str]:
+    """mmcv's ``ConvModule(efficient_conv_bn_eval=True)`` convolves with the
+    raw ``conv.weight`` in eval mode: with a WS conv, silently another
+    function."""
+    model = cfg.get('model') or {}
+    if not _has_ws_conv(model):
+        return []
+    return [f'{path}=True: mmcv computes conv + BN in eval mode from the raw '
+            'conv weight, bypassing weight standardization (its output is '
+            "that of another conv); drop it in a model with WS convs"
+            for path, value in _walk(model, 'model')
+            if path.endswith('efficient_conv_bn_eval') and value is True]
+
+
 #: hooks of this plugin: cheap to build, so their arguments are checked by
 #: building them
 PLUGIN_HOOKS = ('WeightStatsHook', 'RNGStateHook')
@@ -273,22 +342,41 @@ def _missing_plugin_hooks(cfg) -> List[str]:
             "[*_base_.get('custom_hooks', []), *_base_.eps_l2_hooks]"]
 
 
-def _check_built_model(cfg) -> List[str]:
-    """What only the built model shows: build it (no weights are loaded)
-    and, with this package's constructor, its parameter groups, which
-    refuse an ε below a WS conv's floor and a model without a trainable
-    WS conv."""
-    from mmdet.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
+def _build_model(cfg):
+    """``(model, problems)``: ``cfg.model`` built (no weights are loaded)
+    where a check needs it, with this package's constructor
+    (:func:`_check_built_model`) or a WS ``conv_cfg``
+    (:func:`~.ws_model.partial_ws_notes`); else ``(None, [])``."""
+    from mmdet.registry import MODELS
+    optim = cfg.get('optim_wrapper') or {}
+    if (type_name(optim.get('constructor')) !=
+            'EpsShiftedL2OptimWrapperConstructor' or
+            'optimizer' not in optim) and \
+            not _has_ws_conv(cfg.get('model') or {}):
+        return None, []
+    try:
+        return MODELS.build(copy.deepcopy(cfg.model)), []
+    except Exception as e:  # noqa: BLE001  what the Runner would raise
+        return None, [f'model: cannot be built: {type(e).__name__}: {e}']
+
+
+def _check_built_model(cfg, model) -> List[str]:
+    """What only the built model (:func:`_build_model`) shows: with this
+    package's constructor, its parameter groups, which refuse an ε below a
+    WS conv's floor and a model without a trainable WS conv."""
+    from mmdet.registry import OPTIM_WRAPPER_CONSTRUCTORS
+    from mmengine.logging import MMLogger
     optim = copy.deepcopy(dict(cfg.get('optim_wrapper') or {}))
     constructor = optim.pop('constructor', None)
     if type_name(constructor) != 'EpsShiftedL2OptimWrapperConstructor' or \
             'optimizer' not in optim:
         return []
-    try:
-        model = MODELS.build(copy.deepcopy(cfg.model))
-    except Exception as e:  # noqa: BLE001  what the Runner would raise
-        return [f'model: cannot be built: {type(e).__name__}: {e}']
     paramwise_cfg = optim.pop('paramwise_cfg', None)  # as mmengine builds it
+    # mmengine's lines per parameter are printed when the Runner builds the
+    # optimizer; not twice
+    logger = MMLogger.get_current_instance()
+    below_error = _BelowError()
+    logger.addFilter(below_error)
     try:
         OPTIM_WRAPPER_CONSTRUCTORS.build(
             dict(type=constructor, optim_wrapper_cfg=optim,
@@ -296,7 +384,16 @@ def _check_built_model(cfg) -> List[str]:
     except (KeyError, TypeError, ValueError) as e:
         message = e.args[0] if isinstance(e, KeyError) and e.args else e
         return [f'optim_wrapper: {message}']
+    finally:
+        logger.removeFilter(below_error)
     return []
+
+
+class _BelowError(logging.Filter):
+    """Drops the records below ERROR."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR
 
 
 #: devices on which mmengine's AmpOptimWrapper trains
@@ -382,23 +479,31 @@ def check_config(cfg, check_paths: bool = True) -> List[str]:
     dataloaders and evaluators that does not exist.
 
     Returns:
-        Notes that do not stop training (the plugin's hooks left out).
+        Notes that do not stop training (the plugin's hooks left out; WS
+        convs given weights never trained as WS, or left plain:
+        :mod:`.ws_model`).
     """
     problems = _check_imports(cfg)
     if not problems:
         problems += _check_registered(cfg)
         problems += _check_optimizer(cfg)
+        problems += _check_eps_l2_place(cfg)
         problems += _check_eps_l2(cfg)
+        problems += _check_sharding(cfg)
         problems += _check_shift_eps_floor(cfg)
         problems += _check_plugin_hooks(cfg)
         problems += _check_ws_recipe(cfg)
+        problems += _check_efficient_conv_bn_eval(cfg)
     problems += _check_amp(cfg)
     if check_paths:
         problems += _check_data_paths(cfg)
+    model = None
     if not problems:
-        problems += _check_built_model(cfg)
+        model, problems = _build_model(cfg)
+    if model is not None:
+        problems += _check_built_model(cfg, model)
     _raise(problems)
-    return _missing_plugin_hooks(cfg)
+    return _missing_plugin_hooks(cfg) + ws_model_notes(cfg, model)
 
 
 def check_data(cfg, entry: str, inspect_data: bool = True) -> List[str]:

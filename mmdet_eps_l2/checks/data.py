@@ -33,7 +33,14 @@ was found):
   is not its image's;
 * a training split with ``filter_empty_gt`` in which no image has an
   annotation of the classes (no samples left);
-* a class of the dataset's ``metainfo`` is not among its categories;
+* a class of the dataset's ``metainfo`` is not among its categories (the
+  closest category names are given: case, spaces, plurals, spelling);
+* the mistakes of labelling tools and converters that mmdet reads without
+  an error (:mod:`.export_mistakes`): a file whose ``categories`` list the
+  classes in another order than ``metainfo.classes`` (mmdet numbers labels
+  by the file's order) or than another file of the config, boxes written
+  as ``[x1, y1, x2, y2]`` (when the count leaves no doubt), one
+  ``file_name`` under two image ids;
 * a head's ``num_classes`` differs from the number of classes (box heads,
   cascade stages included, mask heads, single-stage heads);
 * of :data:`IMAGE_SAMPLE` image files (evenly spaced over ``images``):
@@ -67,7 +74,10 @@ With ``num_workers > 0`` the error comes back from the DataLoader worker
 annotations of the classes) are never loaded there.
 
 Notes: categories of the file that are not classes (their annotations are
-ignored), and, in one line per file, what mmdet drops or ignores, counted
+ignored); the converters' mistakes that are noted, not refused
+(:mod:`.export_mistakes`: boxes past their image that fit as corners, too
+few to tell; annotations repeated; category ids shifted by a constant);
+and, in one line per file, what mmdet drops or ignores, counted
 (only the counts that are not zero; :func:`annotation_counts`):
 annotations whose ``category_id`` is none of the file's categories (the
 ids named) or whose ``image_id`` is none of its images, boxes mmdet drops
@@ -81,6 +91,9 @@ import gc
 import json
 import os.path as osp
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+
+from .export_mistakes import (ClassOrder, class_order, class_order_problems,
+                              closest_names, export_mistakes, shown)
 
 #: image files decoded per annotation file (evenly spaced)
 IMAGE_SAMPLE = 20
@@ -549,14 +562,20 @@ def _count_problems(where: str, path: str, dataset: dict,
 
 def _check_classes(where: str, path: str, classes, names: List[str]
                    ) -> Tuple[List[str], List[str]]:
+    """Classes missing from the categories (with the closest category
+    names: case, spaces, plurals, spelling) and categories that are not
+    classes; long lists are cut (:func:`~.export_mistakes.shown`)."""
     missing = [c for c in classes if c not in names]
     extra = [n for n in names if n not in classes]
     if missing:
+        close = closest_names(missing, extra or names)
+        hint = ', '.join(f'{c!r} -> {n!r}' for c, n in close)
+        hint = f'closest categories: {hint}; ' if hint else ''
         return [f'{where}.metainfo.classes: {missing} not among the '
-                f'categories of {path} (its categories: {names}; not '
-                f'classes: {extra})'], []
+                f'categories of {path} ({hint}its categories: '
+                f'{shown(names)}; not classes: {shown(extra)})'], []
     if extra:
-        return [], [f'{path}: categories {extra} are not classes of '
+        return [], [f'{path}: categories {shown(extra)} are not classes of '
                     f'{where}; their annotations are ignored']
     return [], []
 
@@ -676,14 +695,18 @@ def check_coco_data(cfg, splits: Optional[Sequence[str]] = None
 
     Each annotation file is parsed once and dropped when every dataset
     reading it is checked: its classes against the file's categories, the
-    first one's image sample, and the annotations (:func:`annotation_counts`)
-    once per way of reading them (classes, masks, evaluated or not)."""
+    first one's image sample, the converters' mistakes
+    (:func:`~.export_mistakes.export_mistakes`), and the annotations
+    (:func:`annotation_counts`) once per way of reading them (classes,
+    masks, evaluated or not); then the order of the classes in each file
+    (:func:`~.export_mistakes.class_order_problems`)."""
     by_file: Dict[str, List[Tuple[str, dict]]] = {}
     for where, dataset in coco_datasets(cfg, splits):
         path = _join(dataset.get('data_root') or '', dataset['ann_file'])
         if osp.isfile(path):  # a missing one is named by the path check
             by_file.setdefault(path, []).append((where, dataset))
     problems, notes = [], []
+    orders: List[ClassOrder] = []
     heads_checked = False
     for path, readers in by_file.items():
         data, errors = load_annotation_file(path)
@@ -697,6 +720,9 @@ def check_coco_data(cfg, splits: Optional[Sequence[str]] = None
                                                     readers[0][1], data)
         problems += image_problems
         notes += image_notes
+        mistakes, mistake_notes, evidence = export_mistakes(path, data)
+        problems += [f'{readers[0][0]}.ann_file: {p}' for p in mistakes]
+        notes += mistake_notes
         done = set()
         for where, dataset in readers:
             classes = dataset_classes(dataset)
@@ -704,6 +730,8 @@ def check_coco_data(cfg, splits: Optional[Sequence[str]] = None
                 p, n = _check_classes(where, path, classes, names)
                 problems += p
                 notes += n
+                orders.append(class_order(where, path, classes,
+                                          data['categories'], evidence))
                 if not heads_checked:
                     heads_checked = True
                     problems += _check_heads(cfg, where, classes)
@@ -715,6 +743,7 @@ def check_coco_data(cfg, splits: Optional[Sequence[str]] = None
                 problems += _count_problems(where, path, dataset, counts)
                 notes += _counts_note(path, counts)
         del data  # not kept: mmdet parses the file again, on its own
+    problems += class_order_problems(orders)
     return problems, list(dict.fromkeys(notes))
 
 

@@ -42,7 +42,8 @@ class EpsShiftedL2OptimWrapperConstructor(DefaultOptimWrapperConstructor):
             paramwise_cfg=dict(
                 eps_l2=dict(
                     eps=1e-3,             # ε, required, >= 0
-                    weight_decay=1e-4,    # λ; default: optimizer's
+                    # weight_decay=1e-4,  # λ, only for an optimizer
+                    #                     # without weight_decay
                     mode='coupled',       # or 'decoupled'; default: the
                                           # optimizer's own semantics
                     allow_no_ws_conv=False),  # True: no WS conv is fine
