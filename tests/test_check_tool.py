@@ -268,3 +268,21 @@ def test_efficient_conv_bn_eval_with_ws_convs_is_refused(toy, tmp_path):
                        'model.backbone.efficient_conv_bn_eval=True')
     assert '  - model.backbone.efficient_conv_bn_eval=True: mmcv computes ' \
         'conv + BN in eval mode from the raw conv weight' in message
+
+
+def test_a_top_level_paramwise_cfg_is_refused(toy, tmp_path):
+    message = _refusal(toy, tmp_path, 'paramwise_cfg.eps_l2.eps=5e-3')
+    assert '  - paramwise_cfg: eps_l2 belongs in optim_wrapper.paramwise_cfg' \
+        in message
+
+
+def test_a_strategy_the_runner_does_not_read_is_not_refused():
+    """mmengine's Runner reads model_wrapper_cfg, not strategy."""
+    from mmengine.config import Config
+
+    from mmdet_eps_l2.checks.config import _check_sharding
+    cfg = Config.fromfile(TOY_MASK_RCNN)
+    cfg.strategy = dict(type='FSDPStrategy')
+    assert _check_sharding(cfg) == []
+    cfg.runner_type = 'FlexibleRunner'
+    assert len(_check_sharding(cfg)) == 1

@@ -175,3 +175,39 @@ def test_the_group_table_shows_the_lr_after_auto_scale_lr(tmp_path):
     table = log[log.index('parameter groups (weight_decay'):].split('\n')
     # batch 4 (one process) against a base of 2: lr 0.1 → 0.2
     assert table[2].split()[3] == '0.2' and table[3].split()[3] == '0.2'
+
+
+def test_no_resume_line_for_a_weight_decay_schedule_in_progress(tmp_path):
+    """The checkpoint's λ is where the schedule had taken it: not a
+    difference from the config."""
+    save = ("default_hooks = dict(checkpoint=dict(type='CheckpointHook', "
+            "interval=2, by_epoch=False))\ntrain_cfg.update(max_iters=2)\n"
+            "param_scheduler = [dict(type='CosineAnnealingParamScheduler', "
+            "param_name='weight_decay', T_max=4, by_epoch=False)]\n")
+    _runner(tmp_path, save).train()
+    runner = _runner(tmp_path, save + "train_cfg.update(max_iters=3)\n",
+                     name='resume.py', resume=True,
+                     load_from=str(tmp_path / 'work' / 'iter_2.pth'))
+    runner.train()
+    assert 'resumed optimizer state' not in open(runner.logger.log_file).read()
+    group = runner.optim_wrapper.optimizer.param_groups[0]
+    assert 0 < group['weight_decay'] < 1e-2  # the schedule went on
+
+
+def test_a_state_with_lambda_beside_a_zero_weight_decay_resumes_lambda():
+    """Groups saved with λ under ``eps_l2_weight_decay`` and weight_decay 0
+    (the optimizer's update without λ·w) resume with that λ."""
+    from mmdet_eps_l2.optim import EpsShiftedL2OptimWrapperConstructor
+    build = EpsShiftedL2OptimWrapperConstructor(
+        dict(optimizer=dict(type='SGD', lr=0.1, weight_decay=1e-2)),
+        dict(eps_l2=dict(eps=1e-2, mode='decoupled')))
+    saved = build(TinyWSClassifier()).optimizer.state_dict()
+    (ws, other) = saved['param_groups']
+    ws.update(weight_decay=0., eps_l2_weight_decay=3e-3)
+    optimizer = build(TinyWSClassifier()).optimizer
+    optimizer.load_state_dict(saved)
+    groups = optimizer.param_groups
+    assert (groups[0]['weight_decay'], groups[0]['eps_l2_fused']) == (3e-3,
+                                                                     False)
+    assert 'eps_l2_weight_decay' not in groups[0]
+    assert groups[1]['weight_decay'] == 1e-2

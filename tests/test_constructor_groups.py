@@ -204,7 +204,7 @@ def test_missing_lambda_is_refused_when_there_is_a_weight_to_shift():
     constructor = EpsShiftedL2OptimWrapperConstructor(
         cfg, dict(eps_l2=dict(eps=1e-3, allow_no_ws_conv=True)))
     with pytest.raises(KeyError, match='eps_l2.weight_decay is not set and '
-                       'the optimizer has no weight_decay'):
+                       'the optimizer config gives no weight_decay'):
         constructor(ExampleModel())
     # nothing to shift, nothing to refuse: the stock groups
     constructor(nn.Sequential(nn.Conv2d(3, 4, 3)))

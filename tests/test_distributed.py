@@ -24,19 +24,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.parametrize('runner', ['Runner', 'FlexibleRunner'])
+@pytest.mark.parametrize('runner', ['Runner', 'FlexibleRunner',
+                                    'FlexibleRunner-default'])
 def test_dist_train_sh_two_cpu_processes_end_identical(in_toy_root, runner):
-    """mmengine's Runner, and its FlexibleRunner with DDPStrategy."""
+    """mmengine's Runner, and its FlexibleRunner with DDPStrategy, named or
+    (its default for a distributed run) not."""
     config = in_toy_root / f'toy_dump_{runner}.py'
-    flexible = ("runner_type = 'FlexibleRunner'\n"
-                "strategy = dict(type='DDPStrategy')\n")
+    flexible = "runner_type = 'FlexibleRunner'\n" + (
+        "strategy = dict(type='DDPStrategy')\n"
+        if runner == 'FlexibleRunner' else '')
     config.write_text(
         f"_base_ = '{TOY_MASK_RCNN}'\n"
         "custom_imports = dict(imports=['mmdet_eps_l2', "
         "'helpers.dump_hook'], allow_failed_imports=False)\n"
         "custom_hooks = [dict(type='WeightStatsHook', interval=1), "
         "dict(type='RNGStateHook'), dict(type='RankParamsDumpHook')]\n" +
-        (flexible if runner == 'FlexibleRunner' else ''))
+        (flexible if runner.startswith('FlexibleRunner') else ''))
     work_dir = in_toy_root / f'wd_dist_{runner}'
     env = env_with_repo()
     env['PYTHONPATH'] = osp.join(ROOT, 'tests') + os.pathsep + \

@@ -126,24 +126,27 @@ def _check_eps_l2(cfg) -> List[str]:
     return problems
 
 
-#: where the shift's settings live: ``optim_wrapper.paramwise_cfg.eps_l2``
-#: (or ``optim_wrapper.NAME.paramwise_cfg.eps_l2`` for one optimizer of
-#: several)
-EPS_L2_PLACE = re.compile(r'optim_wrapper(\.\w+)?\.paramwise_cfg\.eps_l2')
-
-
 def _check_eps_l2_place(cfg) -> List[str]:
-    """An ``eps_l2`` key elsewhere in ``optim_wrapper`` than
-    ``paramwise_cfg`` (mmengine would pass it on to a class that does not
-    take it, after the work dir is made: ``OptimWrapper.__init__() got an
-    unexpected keyword argument 'eps_l2'``), or at the top level, where
-    nothing reads it."""
-    found = [path for path, _ in _walk(cfg.get('optim_wrapper') or {},
-                                       'optim_wrapper')
-             if path.rsplit('.', 1)[-1] == 'eps_l2' and
-             not EPS_L2_PLACE.fullmatch(path)]
-    if 'eps_l2' in cfg:
-        found.append('eps_l2')
+    """An ``eps_l2`` elsewhere than ``optim_wrapper.paramwise_cfg.eps_l2``:
+    inside ``optim_wrapper`` mmengine would pass it on to a class that does
+    not take it, after the work dir is made (``OptimWrapper.__init__() got
+    an unexpected keyword argument 'eps_l2'``); a top-level ``eps_l2`` or
+    ``paramwise_cfg`` nothing reads.  ``optim_wrapper.NAME.paramwise_cfg.
+    eps_l2`` is one optimizer of several, under another constructor."""
+    optim = cfg.get('optim_wrapper') or {}
+    several = type_name(optim.get('constructor')) not in (
+        'None', 'DefaultOptimWrapperConstructor',
+        'EpsShiftedL2OptimWrapperConstructor')
+    found = []
+    for path, _ in _walk(optim, 'optim_wrapper'):
+        parts = path.split('.')
+        if parts[-1] != 'eps_l2' or parts[1:] == ['paramwise_cfg', 'eps_l2']:
+            continue
+        if several and len(parts) == 4 and parts[2] == 'paramwise_cfg' and \
+                parts[1] not in ('optimizer', *WRAPPER_KEYS):
+            continue
+        found.append(path)
+    found += [key for key in ('eps_l2', 'paramwise_cfg') if key in cfg]
     return [f'{path}: eps_l2 belongs in optim_wrapper.paramwise_cfg.eps_l2 '
             '(e.g. --cfg-options optim_wrapper.paramwise_cfg.eps_l2.eps=1e-3)'
             for path in found]
@@ -162,7 +165,10 @@ def _check_sharding(cfg) -> List[str]:
             'EpsShiftedL2OptimWrapperConstructor':
         return []
     problems = []
-    for where in ('strategy', 'model_wrapper_cfg', 'strategy.model_wrapper'):
+    # what the runner reads: FlexibleRunner its strategy, Runner its wrapper
+    flexible = type_name(cfg.get('runner_type')) == 'FlexibleRunner'
+    for where in (('strategy', 'strategy.model_wrapper') if flexible
+                  else ('model_wrapper_cfg', )):
         node = cfg
         for key in where.split('.'):
             node = node.get(key) if isinstance(node, dict) or \

@@ -59,9 +59,11 @@ class EpsShiftedL2OptimWrapperConstructor(DefaultOptimWrapperConstructor):
       and mmengine's messages about them.
     * The λ of an ε-shifted weight is that weight decay: the group's
       ``weight_decay``, which weight-decay schedulers move.
-      ``eps_l2.weight_decay`` gives λ only when the optimizer has no
-      ``weight_decay`` (then every shifted weight gets it).  λ = 0
-      (``decay_mult=0``) switches the shift off.
+      ``eps_l2.weight_decay`` gives λ only when the optimizer config
+      gives no ``weight_decay``: then to every shifted weight that
+      ``custom_keys`` gives none (the other parameters keep torch's
+      default, e.g. AdamW's 0.01).  λ = 0 (``weight_decay=0`` or
+      ``decay_mult=0``) switches the shift off.
     * When the optimizer's own ``weight_decay`` has the mode's semantics
       (coupled: SGD, Adam, ...; decoupled: AdamW), the optimizer adds the
       ``λ·w`` part and the step hook only ``-λ ε ŵ``; otherwise the hook
@@ -210,9 +212,9 @@ class EpsShiftedL2OptimWrapperConstructor(DefaultOptimWrapperConstructor):
             if lam is None:
                 raise KeyError(
                     'optim_wrapper.paramwise_cfg.eps_l2.weight_decay is not '
-                    'set and the optimizer has no weight_decay: give the λ '
-                    f'of the shift (of {shifted[id(param)]} ...) in one of '
-                    'them')
+                    'set and the optimizer config gives no weight_decay: '
+                    f'give the λ of the shift (of {shifted[id(param)]} ...) '
+                    'in one of them')
             group['weight_decay'] = lam
             group.update(self._shift_keys())
         return self._merge(per_param)

@@ -20,11 +20,21 @@ from ..ops.param_groups import shift_lambda
 Settings = Optional[Tuple[float, float, str]]
 
 
+#: a key that holds λ beside a ``weight_decay`` of 0 in some saved
+#: optimizer states (groups whose optimizer does not add λ·w itself); read
+#: back as the group's ``weight_decay``
+LEGACY_LAMBDA = 'eps_l2_weight_decay'
+
+
 def shift_settings(group: dict) -> Settings:
-    """``(ε, λ, mode)`` of a parameter group, None without the shift."""
+    """``(ε, λ, mode)`` of a parameter group, None without the shift; λ as
+    a weight-decay schedule starts it (mmengine's schedulers keep that in
+    ``initial_weight_decay``), so that a schedule's progress is no
+    difference."""
     if not keys.is_shifted(group):
         return None
-    return group[keys.EPS], shift_lambda(group), group[keys.MODE]
+    lam = group.get('initial_weight_decay', shift_lambda(group))
+    return group[keys.EPS], lam, group[keys.MODE]
 
 
 def _describe(settings: Settings) -> str:
@@ -50,8 +60,19 @@ class ResumeNotice:
         return notice
 
     def before_load(self, optimizer, state_dict):
+        """Record the built settings; a group saved with λ under
+        ``eps_l2_weight_decay`` gets it back as its ``weight_decay``."""
         self._built = [shift_settings(g) for g in optimizer.param_groups]
-        return None
+        groups = state_dict.get('param_groups', [])
+        if not any(LEGACY_LAMBDA in g for g in groups):
+            return None
+        state_dict = dict(state_dict, param_groups=[dict(g) for g in groups])
+        for group in state_dict['param_groups']:
+            if LEGACY_LAMBDA in group:
+                group['weight_decay'] = group.pop(LEGACY_LAMBDA)
+                if 'initial_weight_decay' in group:
+                    group['initial_weight_decay'] = group['weight_decay']
+        return state_dict
 
     def after_load(self, optimizer) -> None:
         loaded = [shift_settings(g) for g in optimizer.param_groups]

@@ -13,6 +13,7 @@ once, on rank 0, before any Runner exists (:func:`check_and_build_runner`);
 with mmdet's own tools, run it first.
 """
 import argparse
+import os
 import sys
 import time
 import traceback
@@ -33,11 +34,10 @@ def run_checks(cfg, entry: str = 'train',
 
 def check_once(cfg, entry: str, inspect_data: bool, tool: str,
                config: str) -> None:
-    """:func:`run_checks` on rank 0 only; on a refusal every rank destroys
-    the process group and exits with status 1 (rank 0 printing the
-    message), before any of them writes anything.  With several processes
-    the process group must exist already."""
-    import torch.distributed as dist
+    """:func:`run_checks` on rank 0 only; on a refusal every rank exits with
+    status 1 (rank 0 printing the message), before any of them writes
+    anything, the process group destroyed (:func:`_exit_every_rank`).  With
+    several processes the process group must exist already."""
     from mmengine.dist import broadcast_object_list, get_rank, \
         get_world_size
     message = None
@@ -60,13 +60,28 @@ def check_once(cfg, entry: str, inspect_data: bool, tool: str,
         box = [message]
         broadcast_object_list(box, src=0)
         message = box[0]
+    if message is None:
+        return
+    if get_world_size() == 1:
+        sys.exit(message)
+    _exit_every_rank(message if get_rank() == 0 else None)
+
+
+def _exit_every_rank(message) -> None:
+    """End every rank of a refused run at once, with status 1: no rank may
+    outlive another by the launcher's poll interval (torchrun's 0.1 s),
+    or the launcher signals the ones still running.  Each rank prints (rank
+    0 the message), meets the others at a barrier, leaves the process group
+    and exits without the interpreter's slow teardown (nothing was written
+    that needs it)."""
+    import torch.distributed as dist
     if message is not None:
-        rank = get_rank()
-        if dist.is_available() and dist.is_initialized():
-            # every rank leaves the process group before exiting, so none
-            # aborts on a group that is still alive
-            dist.destroy_process_group()
-        sys.exit(message if rank == 0 else 1)
+        print(message, file=sys.stderr)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    dist.barrier()
+    dist.destroy_process_group()
+    os._exit(1)
 
 
 def check_and_build_runner(cfg, args, tool: str, entry: str):

@@ -66,12 +66,19 @@ def init_distributed(cfg, launcher: str) -> None:
 def prepare_cpu_distributed(cfg) -> None:
     """The gloo process group from torchrun's environment, and DDP without
     ``device_ids`` in ``cfg``: in ``model_wrapper_cfg`` (mmengine's
-    ``Runner``) or in ``strategy.model_wrapper`` (``FlexibleRunner``)."""
+    ``Runner``) or in ``strategy.model_wrapper`` (``FlexibleRunner``, whose
+    strategy of a distributed run is ``DDPStrategy`` unless set)."""
     if not dist.is_initialized():
         dist.init_process_group(backend='gloo')
-    strategy = cfg.get('strategy')
-    owner, key = (strategy, 'model_wrapper') if isinstance(strategy, dict) \
-        else (cfg, 'model_wrapper_cfg')
+    runner = cfg.get('runner_type') or 'Runner'
+    if getattr(runner, '__name__', runner) == 'FlexibleRunner':
+        # its default strategy of a distributed run
+        cfg.strategy = dict(cfg.get('strategy') or dict(type='DDPStrategy'))
+        if cfg.strategy.get('type') != 'DDPStrategy':
+            return  # not a DDP wrapper (the check refuses sharding ones)
+        owner, key = cfg.strategy, 'model_wrapper'
+    else:
+        owner, key = cfg, 'model_wrapper_cfg'
     wrapper = dict(owner.get(key) or {})
     wrapper.setdefault('type', 'MMDistributedDataParallel')
     wrapper['device_ids'] = None
