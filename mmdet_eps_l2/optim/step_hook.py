@@ -25,9 +25,10 @@ schedulers set it in either mode:
   ``weight_decay`` to 0 for the optimizer's update; its step post-hook
   puts λ back.
 
-Everything it does is tensor arithmetic on the step's own tensors, so
-``torch.compile`` traces it with the optimizer step (a tensor ``lr`` of the
-decoupled mode is read on the host, a graph break).
+It does tensor arithmetic on the step's own tensors and, in the second
+case, sets a float in the group's dict, so ``torch.compile`` traces it with
+the optimizer step (a tensor ``lr`` of the decoupled mode is read on the
+host, a graph break).
 """
 from typing import Callable, List, Optional
 
