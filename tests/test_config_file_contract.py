@@ -23,6 +23,25 @@ def _runner(tmp_path, extra='', name='cfg.py', **overrides):
     return Runner.from_cfg(cfg)
 
 
+#: a checkpoint at iteration 2 of 2
+SAVE = ("default_hooks = dict(logger=dict(type='LoggerHook', interval=1), "
+        "checkpoint=dict(type='CheckpointHook', interval=2, "
+        "by_epoch=False))\ntrain_cfg.update(max_iters=2)\n")
+
+
+def _train_then_resume(tmp_path, save, changes=''):
+    """Train ``save`` 2 iterations, then resume from its checkpoint for a
+    third with ``changes``; the resumed runner and its log."""
+    _runner(tmp_path, save).train()
+    checkpoint = tmp_path / 'work' / 'iter_2.pth'
+    assert checkpoint.is_file()
+    runner = _runner(tmp_path, save + 'train_cfg.update(max_iters=3)\n' +
+                     changes, name='resume.py', resume=True,
+                     load_from=str(checkpoint))
+    runner.train()
+    return runner, open(runner.logger.log_file).read()
+
+
 def _probe(runner):
     (probe, ) = [h for h in runner.hooks
                  if type(h).__name__ == 'ShiftLambdaProbe']
@@ -133,18 +152,9 @@ def test_mmengines_duplicate_warning_is_printed(tmp_path, capsys):
 
 
 def test_resume_with_another_eps_says_which_eps_the_steps_use(tmp_path):
-    save = ("default_hooks = dict(logger=dict(type='LoggerHook', "
-            "interval=1), checkpoint=dict(type='CheckpointHook', "
-            "interval=2, by_epoch=False))\ntrain_cfg.update(max_iters=2)\n")
-    _runner(tmp_path, save).train()
-    checkpoint = tmp_path / 'work' / 'iter_2.pth'
-    assert checkpoint.is_file()
-    runner = _runner(
-        tmp_path, save + "train_cfg.update(max_iters=3)\n"
-        "optim_wrapper.update(paramwise_cfg=dict(eps_l2=dict(eps=5e-3)))\n",
-        name='resume.py', resume=True, load_from=str(checkpoint))
-    runner.train()
-    log = open(runner.logger.log_file).read()
+    runner, log = _train_then_resume(
+        tmp_path, SAVE,
+        "optim_wrapper.update(paramwise_cfg=dict(eps_l2=dict(eps=5e-3)))\n")
     assert log.count('resumed optimizer state') == 1
     assert ("the steps use the checkpoint's eps=0.01 lambda=0.01 coupled in "
             "parameter group 0, not the config's eps=0.005 lambda=0.01 "
@@ -157,14 +167,8 @@ def test_resume_with_another_eps_says_which_eps_the_steps_use(tmp_path):
 
 
 def test_no_resume_line_when_nothing_changed(tmp_path):
-    save = ("default_hooks = dict(checkpoint=dict(type='CheckpointHook', "
-            "interval=2, by_epoch=False))\ntrain_cfg.update(max_iters=2)\n")
-    _runner(tmp_path, save).train()
-    runner = _runner(tmp_path, save + "train_cfg.update(max_iters=3)\n",
-                     name='resume.py', resume=True,
-                     load_from=str(tmp_path / 'work' / 'iter_2.pth'))
-    runner.train()
-    assert 'resumed optimizer state' not in open(runner.logger.log_file).read()
+    _, log = _train_then_resume(tmp_path, SAVE)
+    assert 'resumed optimizer state' not in log
 
 
 def test_the_group_table_shows_the_lr_after_auto_scale_lr(tmp_path):
@@ -180,16 +184,11 @@ def test_the_group_table_shows_the_lr_after_auto_scale_lr(tmp_path):
 def test_no_resume_line_for_a_weight_decay_schedule_in_progress(tmp_path):
     """The checkpoint's λ is where the schedule had taken it: not a
     difference from the config."""
-    save = ("default_hooks = dict(checkpoint=dict(type='CheckpointHook', "
-            "interval=2, by_epoch=False))\ntrain_cfg.update(max_iters=2)\n"
-            "param_scheduler = [dict(type='CosineAnnealingParamScheduler', "
-            "param_name='weight_decay', T_max=4, by_epoch=False)]\n")
-    _runner(tmp_path, save).train()
-    runner = _runner(tmp_path, save + "train_cfg.update(max_iters=3)\n",
-                     name='resume.py', resume=True,
-                     load_from=str(tmp_path / 'work' / 'iter_2.pth'))
-    runner.train()
-    assert 'resumed optimizer state' not in open(runner.logger.log_file).read()
+    runner, log = _train_then_resume(
+        tmp_path, SAVE + "param_scheduler = [dict(type='CosineAnnealing"
+        "ParamScheduler', param_name='weight_decay', T_max=4, "
+        'by_epoch=False)]\n')
+    assert 'resumed optimizer state' not in log
     group = runner.optim_wrapper.optimizer.param_groups[0]
     assert 0 < group['weight_decay'] < 1e-2  # the schedule went on
 

@@ -36,6 +36,7 @@ from typing import Iterator, List, Optional, Tuple
 import torch.nn as nn
 
 from ..ops.ws_family import WS_CONV_CFG_TYPES, is_ws_conv
+from .data import type_name
 
 #: WS conv types that convert plain weights as they load them (mmcv's
 #: ``ConvAWS2d`` and ``SAConv2d``)
@@ -58,9 +59,9 @@ SHOWN_MODULES = 4
 
 
 def _type(node) -> str:
-    value = node.get('type') if isinstance(node, dict) else None
-    return value if isinstance(value, str) else getattr(
-        value, '__name__', '')
+    """The ``type`` name of a config dict (:func:`~.data.type_name`), ''
+    for anything else."""
+    return type_name(node.get('type')) if isinstance(node, dict) else ''
 
 
 def is_ws_checkpoint(name) -> Optional[bool]:

@@ -1,7 +1,8 @@
 """``WeightStatsHook``: watch filter norms and effective learning rates."""
 import time
 from collections import OrderedDict
-from typing import Dict, List, Optional
+from functools import partial
+from typing import Callable, Dict, List, Optional
 
 import torch
 import torch.nn as nn
@@ -94,7 +95,7 @@ class WeightStatsHook(Hook):
         self.log_to_console = log_to_console
         self._record = False
         self._grad_sq: Dict[str, List[float]] = {}
-        self._handles: List = []
+        self._removers: List[Callable[[], None]] = []
         self._tracked: Dict[str, list] = OrderedDict()
         self.last_cost_s = 0.0
 
@@ -125,10 +126,11 @@ class WeightStatsHook(Hook):
             if shift is not None:
                 # read the loss gradient before the eps-shift adds to it
                 shift.grad_readers.append(self._read_grads)
-                self._handles.append((shift.grad_readers, self._read_grads))
+                self._removers.append(
+                    partial(shift.grad_readers.remove, self._read_grads))
             else:
-                self._handles.append(
-                    optimizer.register_step_pre_hook(self._read_grads))
+                self._removers.append(optimizer.register_step_pre_hook(
+                    self._read_grads).remove)
             # the groups as the steps use them: after auto_scale_lr and a
             # resumed optimizer state
             runner.logger.info(
@@ -137,13 +139,9 @@ class WeightStatsHook(Hook):
                                            runner.model)))
 
     def after_train(self, runner) -> None:
-        for handle in self._handles:
-            if isinstance(handle, tuple):
-                readers, reader = handle
-                readers.remove(reader)
-            else:
-                handle.remove()
-        self._handles = []
+        for remove in self._removers:
+            remove()
+        self._removers = []
 
     # ---------------------------------------------------------------- work
     def before_train_iter(self, runner, batch_idx: int, data_batch=None):

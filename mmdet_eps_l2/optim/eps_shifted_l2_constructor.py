@@ -204,6 +204,7 @@ class EpsShiftedL2OptimWrapperConstructor(DefaultOptimWrapperConstructor):
         stock.add_params(per_param, model)
         default_lam = self.base_wd if self.base_wd is not None \
             else self.eps_l2['weight_decay']
+        shift_keys = self._shift_keys()
         for group in per_param:
             (param, ) = group['params']
             if id(param) not in shifted:
@@ -216,7 +217,7 @@ class EpsShiftedL2OptimWrapperConstructor(DefaultOptimWrapperConstructor):
                     f'give the λ of the shift (of {shifted[id(param)]} ...) '
                     'in one of them')
             group['weight_decay'] = lam
-            group.update(self._shift_keys())
+            group.update(shift_keys)
         return self._merge(per_param)
 
     @staticmethod
